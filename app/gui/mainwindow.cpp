@@ -1,0 +1,158 @@
+#include "mainwindow.h"
+
+#include <QAction>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSortFilterProxyModel>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableView>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include "dialogs.h"
+#include "patienttablemodel.h"
+
+namespace neuroplan::gui {
+
+MainWindow::MainWindow(store::Store& store, QWidget* parent)
+    : QMainWindow(parent),
+      m_store(store),
+      m_users(store),
+      m_patientService(store),
+      m_patients(new PatientTableModel(this)),
+      m_filter(new QSortFilterProxyModel(this)),
+      m_patientView(new QTableView),
+      m_search(new QLineEdit),
+      m_tabs(new QTabWidget(this)),
+      m_addPatient(new QAction(tr("&Add patient…"), this)),
+      m_signIn(new QAction(tr("&Sign in…"), this)),
+      m_signOut(new QAction(tr("Sign &out"), this)),
+      m_databaseLabel(new QLabel),
+      m_userLabel(new QLabel) {
+    setWindowTitle(tr("NeuroPlan"));
+    resize(1000, 640);
+
+    m_filter->setSourceModel(m_patients);
+    m_filter->setFilterCaseSensitivity(Qt::CaseInsensitive);
+    m_filter->setFilterKeyColumn(-1);  // search every column
+    m_patientView->setObjectName("patientView");
+    m_patientView->setModel(m_filter);
+    m_patientView->setSortingEnabled(true);
+    m_patientView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_patientView->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_patientView->horizontalHeader()->setStretchLastSection(true);
+    m_patientView->verticalHeader()->hide();
+
+    m_search->setPlaceholderText(tr("Search by MRN or name"));
+    m_search->setClearButtonEnabled(true);
+    connect(m_search, &QLineEdit::textChanged, m_filter,
+            &QSortFilterProxyModel::setFilterFixedString);
+
+    auto* patientsPage = new QWidget;
+    auto* layout = new QVBoxLayout(patientsPage);
+    layout->addWidget(m_search);
+    layout->addWidget(m_patientView);
+    m_tabs->addTab(patientsPage, tr("Patients"));
+    setCentralWidget(m_tabs);
+
+    m_addPatient->setShortcut(QKeySequence::New);
+    connect(m_addPatient, &QAction::triggered, this, &MainWindow::addPatient);
+    connect(m_signIn, &QAction::triggered, this, &MainWindow::promptSignIn);
+    connect(m_signOut, &QAction::triggered, this, &MainWindow::signOut);
+    auto* quit = new QAction(tr("&Quit"), this);
+    quit->setShortcut(QKeySequence::Quit);
+    connect(quit, &QAction::triggered, this, &QWidget::close);
+
+    auto* fileMenu = menuBar()->addMenu(tr("&File"));
+    fileMenu->addAction(m_signIn);
+    fileMenu->addAction(m_signOut);
+    fileMenu->addSeparator();
+    fileMenu->addAction(quit);
+    menuBar()->addMenu(tr("&Patients"))->addAction(m_addPatient);
+    auto* toolbar = addToolBar(tr("Main"));
+    toolbar->setObjectName("mainToolbar");
+    toolbar->addAction(m_addPatient);
+
+    m_databaseLabel->setObjectName("databaseLabel");
+    m_databaseLabel->setText(
+        tr("Database: %1").arg(QString::fromStdString(m_store.path().string())));
+    m_databaseLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_userLabel->setObjectName("userLabel");
+    statusBar()->addWidget(m_databaseLabel, 1);
+    statusBar()->addPermanentWidget(m_userLabel);
+    updateState();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::signIn(const records::Actor& actor) {
+    m_actor = actor;
+    updateState();
+    refreshPatients();
+}
+
+void MainWindow::signOut() {
+    m_actor.reset();
+    m_patients->setPatients({});
+    updateState();
+}
+
+void MainWindow::promptSignIn() {
+    auto* dialog = new LoginDialog(
+        [this](const std::string& login, const std::string& password) {
+            return m_users.authenticate(login, password);
+        },
+        QString::fromStdString(m_store.path().string()), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowModality(Qt::WindowModal);
+    if (const QByteArray user = qgetenv("NEUROPLAN_USER"); !user.isEmpty()) {
+        dialog->loginEdit()->setText(QString::fromUtf8(user));
+        dialog->passwordEdit()->setFocus();
+    }
+    connect(dialog, &QDialog::accepted, this, [this, dialog] { signIn(dialog->actor()); });
+    dialog->open();
+}
+
+void MainWindow::addPatient() {
+    if (!m_actor) {
+        return;
+    }
+    AddPatientDialog dialog(
+        [this](const records::PatientInput& input) {
+            return m_patientService.add(*m_actor, input);
+        },
+        this);
+    if (dialog.exec() == QDialog::Accepted) {
+        refreshPatients();
+    }
+}
+
+void MainWindow::refreshPatients() {
+    if (!m_actor) {
+        return;
+    }
+    auto patients = m_patientService.list(*m_actor);
+    if (!patients) {
+        QMessageBox::warning(this, tr("Patients"), describeError(patients.error()));
+        return;
+    }
+    m_patients->setPatients(std::move(patients).value());
+}
+
+void MainWindow::updateState() {
+    const bool signedIn = m_actor.has_value();
+    m_addPatient->setEnabled(signedIn);
+    m_signIn->setEnabled(!signedIn);
+    m_signOut->setEnabled(signedIn);
+    m_search->setEnabled(signedIn);
+    m_userLabel->setText(signedIn ? tr("Signed in: %1 (%2)")
+                                        .arg(QString::fromStdString(m_actor->displayName),
+                                             QString::fromLatin1(records::toString(m_actor->role)))
+                                  : tr("Not signed in"));
+}
+
+}  // namespace neuroplan::gui

@@ -1,0 +1,137 @@
+// The real widgets under the offscreen platform, on a real database.
+#include <gtest/gtest.h>
+
+#include <QAbstractItemModelTester>
+#include <QApplication>
+#include <QComboBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QTableView>
+#include <QTest>
+
+#include "dialogs.h"
+#include "mainwindow.h"
+#include "patienttablemodel.h"
+#include "support.h"
+
+namespace neuroplan::gui {
+namespace {
+
+using neuroplan::testing::kTestPassword;
+using neuroplan::testing::TestClinic;
+
+TEST(PatientTableModel, PassesTheModelTester) {
+    PatientTableModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    model.setPatients({{1, "A-1", "Curie", "Marie", "1967-11-07", "female", "t", "t"},
+                       {2, "B-2", "Bohr", "Niels", "1985-10-07", "male", "t", "t"}});
+    EXPECT_EQ(model.rowCount(), 2);
+    EXPECT_EQ(model.columnCount(), PatientTableModel::ColumnCount);
+    EXPECT_EQ(model.data(model.index(1, PatientTableModel::FamilyName)).toString(), "Bohr");
+    model.setPatients({});
+    EXPECT_EQ(model.rowCount(), 0);
+}
+
+TEST(MainWindow, ShowsTheDatabaseAndTheSignedInUser) {
+    TestClinic clinic;
+    MainWindow window(*clinic.store);
+    window.show();
+    EXPECT_TRUE(window.databaseLabel()->text().contains(
+        QString::fromStdString(clinic.dbPath().string())));
+    EXPECT_EQ(window.userLabel()->text(), "Not signed in");
+    EXPECT_FALSE(window.addPatientAction()->isEnabled());
+
+    window.signIn(clinic.technician);
+    EXPECT_TRUE(window.userLabel()->text().contains("Tom Technician"));
+    EXPECT_TRUE(window.addPatientAction()->isEnabled());
+}
+
+TEST(MainWindow, ListsPatientsFromTheStore) {
+    TestClinic clinic;
+    records::PatientService patients(*clinic.store);
+    ASSERT_TRUE(
+        patients.add(clinic.physician, {"A-1", "Curie", "Marie", "1967-11-07", "female"}).ok());
+    MainWindow window(*clinic.store);
+    QAbstractItemModelTester tester(window.patientModel(),
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    window.signIn(clinic.technician);
+    EXPECT_EQ(window.patientView()->model()->rowCount(), 1);
+    ASSERT_TRUE(patients.add(clinic.physician, {"B-2", "Bohr", "Niels", "1985-10-07", "male"}).ok());
+    window.refreshPatients();
+    EXPECT_EQ(window.patientView()->model()->rowCount(), 2);
+    window.signOut();
+    EXPECT_EQ(window.patientView()->model()->rowCount(), 0);
+}
+
+TEST(AddPatientDialog, ShowsCoreErrorsAndAddsWhenValid) {
+    TestClinic clinic;
+    records::PatientService patients(*clinic.store);
+    AddPatientDialog dialog([&](const records::PatientInput& input) {
+        return patients.add(clinic.technician, input);
+    });
+    dialog.show();
+    QTest::keyClicks(dialog.mrnEdit(), "MRN-7");
+    QTest::keyClicks(dialog.familyEdit(), "Hopper");
+    QTest::keyClicks(dialog.givenEdit(), "Grace");
+    QTest::keyClicks(dialog.birthDateEdit(), "1906-02-30");
+    dialog.sexCombo()->setCurrentIndex(dialog.sexCombo()->findData("female"));
+
+    dialog.accept();
+    EXPECT_EQ(dialog.result(), QDialog::Rejected);  // still open
+    EXPECT_TRUE(dialog.errorLabel()->isVisibleTo(&dialog));
+    EXPECT_TRUE(dialog.errorLabel()->text().startsWith("Birth date:"))
+        << dialog.errorLabel()->text().toStdString();
+    EXPECT_TRUE(patients.list(clinic.admin)->empty());
+
+    dialog.birthDateEdit()->clear();
+    QTest::keyClicks(dialog.birthDateEdit(), "1906-12-09");
+    dialog.accept();
+    EXPECT_EQ(dialog.result(), QDialog::Accepted);
+    EXPECT_EQ(patients.list(clinic.admin)->size(), 1u);
+}
+
+TEST(AddPatientDialog, RequiresAChosenSex) {
+    TestClinic clinic;
+    records::PatientService patients(*clinic.store);
+    AddPatientDialog dialog([&](const records::PatientInput& input) {
+        return patients.add(clinic.technician, input);
+    });
+    QTest::keyClicks(dialog.mrnEdit(), "MRN-8");
+    dialog.accept();
+    EXPECT_TRUE(dialog.errorLabel()->text().startsWith("Sex:"));
+    EXPECT_TRUE(patients.list(clinic.admin)->empty());
+}
+
+TEST(LoginDialog, RefusesAWrongPasswordAndAcceptsTheRightOne) {
+    TestClinic clinic;
+    records::UserService users(*clinic.store);
+    LoginDialog dialog(
+        [&](const std::string& login, const std::string& password) {
+            return users.authenticate(login, password);
+        },
+        "clinic.db");
+    dialog.show();
+    QTest::keyClicks(dialog.loginEdit(), "doc");
+    QTest::keyClicks(dialog.passwordEdit(), "guess-guess-guess");
+    dialog.accept();
+    EXPECT_EQ(dialog.result(), QDialog::Rejected);
+    EXPECT_TRUE(dialog.errorLabel()->isVisibleTo(&dialog));
+    EXPECT_TRUE(dialog.passwordEdit()->text().isEmpty());
+
+    QTest::keyClicks(dialog.passwordEdit(), kTestPassword);
+    dialog.accept();
+    EXPECT_EQ(dialog.result(), QDialog::Accepted);
+    EXPECT_EQ(dialog.actor().role, records::Role::Physician);
+}
+
+}  // namespace
+}  // namespace neuroplan::gui
+
+int main(int argc, char** argv) {
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    }
+    QApplication app(argc, argv);
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}
