@@ -34,8 +34,11 @@ struct Globals {
 /// A core field name as the option that carries it (birth_date -> --birth-date).
 std::string optionForField(const std::string& field) {
     static const std::map<std::string, std::string> kOverrides = {
-        {"family_name", "--family"}, {"given_name", "--given"}, {"user", "--user"},
-        {"role", "--role"},          {"db", "--db"},
+        {"family_name", "--family"},
+        {"given_name", "--given"},
+        {"user", "--user"},
+        {"role", "--role"},
+        {"db", "--db"},
     };
     if (field.empty()) {
         return {};
@@ -104,8 +107,15 @@ std::optional<std::string> readPassword(const char* envName, const std::string& 
 }
 
 Result<store::Store> openStore(const Globals& globals, bool create) {
-    const std::filesystem::path path =
-        globals.dbPath.empty() ? store::defaultDatabasePath() : std::filesystem::path(globals.dbPath);
+    std::filesystem::path path = globals.dbPath;
+    if (path.empty()) {
+        path = store::defaultDatabasePath();
+        if (create) {
+            // The default location is ours to make; an explicit --db directory is not.
+            std::error_code ec;
+            std::filesystem::create_directories(path.parent_path(), ec);
+        }
+    }
     store::OpenOptions options;
     options.createIfMissing = create;
     auto opened = store::Store::open(path, options);
@@ -167,8 +177,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                    "Acting user's login (default: $NEUROPLAN_USER); the password comes from "
                    "$NEUROPLAN_PASSWORD or the terminal");
     app.add_flag("--json", globals.json, "Machine-readable JSON output");
-    app.footer("Exit codes: 0 ok, 1 check failed or storage error, 2 bad usage or input "
-               "(nothing written), 3 not authenticated or not permitted.");
+    app.footer(
+        "Exit codes: 0 ok, 1 check failed or storage error, 2 bad usage or input "
+        "(nothing written), 3 not authenticated or not permitted.");
 
     // init
     std::string adminLogin = "admin";
@@ -201,8 +212,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     records::NewUser newUser;
     bool generate = false;
     auto* userAdd = user->add_subcommand(
-        "add", "Create a user; the password comes from $NEUROPLAN_NEW_PASSWORD, the terminal, "
-               "or --generate-password");
+        "add",
+        "Create a user; the password comes from $NEUROPLAN_NEW_PASSWORD, the terminal, "
+        "or --generate-password");
     userAdd->add_option("--login", newUser.login, "Login name")->required();
     userAdd->add_option("--display-name", newUser.displayName, "Name shown in records")->required();
     userAdd->add_option("--role", newUser.role, "technician | physician | admin")->required();
@@ -213,8 +225,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     auto* audit = app.add_subcommand("audit", "Check the audit trail");
     audit->require_subcommand(1);
     auto* auditVerify = audit->add_subcommand(
-        "verify", "Recompute the audit hash chain; exit 0 and OK when intact, 1 and the first "
-                  "broken entry otherwise");
+        "verify",
+        "Recompute the audit hash chain; exit 0 and OK when intact, 1 and the first "
+        "broken entry otherwise");
 
     try {
         app.parse(argc, argv);
@@ -238,17 +251,16 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
             return fail(err, any.error());
         }
         if (*any) {
-            out << (globals.json ? json{{"database", store->path().string()},
-                                        {"created_admin", nullptr}}
-                                       .dump(2)
-                                 : "database " + store->path().string() +
-                                       " is ready; it has users already")
+            out << (globals.json
+                        ? json{{"database", store->path().string()}, {"created_admin", nullptr}}
+                              .dump(2)
+                        : "database " + store->path().string() + " is ready; it has users already")
                 << '\n';
             return kExitOk;
         }
         const bool generated = envOr("NEUROPLAN_PASSWORD").empty();
-        const std::string password = generated ? records::generatePassword()
-                                               : envOr("NEUROPLAN_PASSWORD");
+        const std::string password =
+            generated ? records::generatePassword() : envOr("NEUROPLAN_PASSWORD");
         auto admin = users.bootstrapAdmin({adminLogin, adminName, "admin", password});
         if (!admin) {
             return fail(err, admin.error());
@@ -279,9 +291,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         if (globals.json) {
             out << json{{"intact", verdict->intact},
                         {"entries", verdict->entries},
-                        {"first_broken_id", verdict->firstBrokenId
-                                                ? json(*verdict->firstBrokenId)
-                                                : json(nullptr)},
+                        {"first_broken_id",
+                         verdict->firstBrokenId ? json(*verdict->firstBrokenId) : json(nullptr)},
                         {"problem", verdict->problem}}
                        .dump(2)
                 << '\n';
@@ -360,15 +371,15 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
             return fail(err, created.error());
         }
         if (globals.json) {
-            json result{{"id", created->id}, {"login", created->login},
+            json result{{"id", created->id},
+                        {"login", created->login},
                         {"role", records::toString(created->role)}};
             if (generate) {
                 result["password"] = newUser.password;
             }
             out << result.dump(2) << '\n';
         } else {
-            out << "created " << records::toString(created->role) << " '" << created->login
-                << "'";
+            out << "created " << records::toString(created->role) << " '" << created->login << "'";
             if (generate) {
                 out << " with password: " << newUser.password << " (shown once)";
             }

@@ -74,8 +74,8 @@ LoginDialog::LoginDialog(Authenticate authenticate, const QString& databasePath,
 }
 
 void LoginDialog::accept() {
-    auto actor = m_authenticate(m_login->text().trimmed().toStdString(),
-                                m_password->text().toStdString());
+    auto actor =
+        m_authenticate(m_login->text().trimmed().toStdString(), m_password->text().toStdString());
     m_password->clear();
     if (!actor) {
         showError(m_error, describeError(actor.error()));

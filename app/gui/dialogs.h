@@ -20,9 +20,9 @@ QString describeError(const Error& error);
 
 class LoginDialog : public QDialog {
     Q_OBJECT
-public:
-    using Authenticate =
-        std::function<Result<records::Actor>(const std::string& login, const std::string& password)>;
+  public:
+    using Authenticate = std::function<Result<records::Actor>(const std::string& login,
+                                                              const std::string& password)>;
 
     LoginDialog(Authenticate authenticate, const QString& databasePath, QWidget* parent = nullptr);
 
@@ -31,10 +31,10 @@ public:
     QLineEdit* passwordEdit() const { return m_password; }
     QLabel* errorLabel() const { return m_error; }
 
-public slots:
+  public slots:
     void accept() override;
 
-private:
+  private:
     Authenticate m_authenticate;
     records::Actor m_actor;
     QLineEdit* m_login;
@@ -44,7 +44,7 @@ private:
 
 class AddPatientDialog : public QDialog {
     Q_OBJECT
-public:
+  public:
     using Submit = std::function<Result<records::Patient>(const records::PatientInput&)>;
 
     explicit AddPatientDialog(Submit submit, QWidget* parent = nullptr);
@@ -56,10 +56,10 @@ public:
     QComboBox* sexCombo() const { return m_sex; }
     QLabel* errorLabel() const { return m_error; }
 
-public slots:
+  public slots:
     void accept() override;
 
-private:
+  private:
     Submit m_submit;
     QLineEdit* m_mrn;
     QLineEdit* m_family;

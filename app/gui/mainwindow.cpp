@@ -44,7 +44,11 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
     m_patientView->setSortingEnabled(true);
     m_patientView->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_patientView->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_patientView->horizontalHeader()->setStretchLastSection(true);
+    m_patientView->horizontalHeader()->setSectionResizeMode(PatientTableModel::FamilyName,
+                                                            QHeaderView::Stretch);
+    m_patientView->horizontalHeader()->setSectionResizeMode(PatientTableModel::GivenName,
+                                                            QHeaderView::Stretch);
+    m_patientView->sortByColumn(PatientTableModel::FamilyName, Qt::AscendingOrder);
     m_patientView->verticalHeader()->hide();
 
     m_search->setPlaceholderText(tr("Search by MRN or name"));

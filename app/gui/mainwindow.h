@@ -23,7 +23,7 @@ class PatientTableModel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
-public:
+  public:
     /// The window borrows the store; it must outlive the window.
     explicit MainWindow(store::Store& store, QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -38,13 +38,13 @@ public:
     QLabel* databaseLabel() const { return m_databaseLabel; }
     QLabel* userLabel() const { return m_userLabel; }
 
-public slots:
+  public slots:
     /// Opens the sign-in dialog (window-modal over the main window).
     void promptSignIn();
     void addPatient();
     void refreshPatients();
 
-private:
+  private:
     void updateState();
 
     store::Store& m_store;

@@ -10,7 +10,7 @@ namespace neuroplan::gui {
 
 class PatientTableModel : public QAbstractTableModel {
     Q_OBJECT
-public:
+  public:
     enum Column { Mrn, FamilyName, GivenName, BirthDate, Sex, ColumnCount };
 
     using QAbstractTableModel::QAbstractTableModel;
@@ -24,7 +24,7 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation,
                         int role = Qt::DisplayRole) const override;
 
-private:
+  private:
     std::vector<records::Patient> m_patients;
 };
 

@@ -44,8 +44,8 @@ inline Error makeError(ErrorCode code, std::string field, std::string message) {
 /// Debian 12 packages no expected-like library.
 template <class T>
 class [[nodiscard]] Result {
-public:
-    Result(T value) : m_state(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  public:
+    Result(T value) : m_state(std::in_place_index<0>, std::move(value)) {}      // NOLINT
     Result(Error error) : m_state(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
     bool ok() const { return m_state.index() == 0; }
@@ -73,14 +73,14 @@ public:
         return std::get<1>(m_state);
     }
 
-private:
+  private:
     std::variant<T, Error> m_state;
 };
 
 /// Result of an operation that yields nothing but success or an Error.
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
     Result(Error error) : m_error(std::move(error)), m_failed(true) {}  // NOLINT
 
@@ -91,7 +91,7 @@ public:
         return m_error;
     }
 
-private:
+  private:
     Error m_error;
     bool m_failed = false;
 };
@@ -105,10 +105,10 @@ using Status = Result<void>;
 #define NP_TRY_CONCAT_INNER(a, b) a##b
 #define NP_TRY_CONCAT(a, b) NP_TRY_CONCAT_INNER(a, b)
 #define NP_TRY(expr) NP_TRY_IMPL(expr, NP_TRY_CONCAT(np_try_result_, __COUNTER__))
-#define NP_TRY_IMPL(expr, name)         \
-    do {                                \
-        auto&& name = (expr);           \
-        if (!name.ok()) {               \
-            return name.error();        \
-        }                               \
+#define NP_TRY_IMPL(expr, name)  \
+    do {                         \
+        auto&& name = (expr);    \
+        if (!name.ok()) {        \
+            return name.error(); \
+        }                        \
     } while (false)

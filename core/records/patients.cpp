@@ -132,8 +132,8 @@ Result<Patient> PatientService::add(const Actor& by, const PatientInput& input) 
 
 Result<std::vector<Patient>> PatientService::list(const Actor& by) {
     NP_TRY(require(by, Permission::ViewRecords));
-    auto rows = m_store.db().prepare(std::string(kSelectPatient) +
-                                     "ORDER BY family_name, given_name, mrn");
+    auto rows =
+        m_store.db().prepare(std::string(kSelectPatient) + "ORDER BY family_name, given_name, mrn");
     NP_TRY(rows);
     std::vector<Patient> patients;
     for (;;) {

@@ -15,11 +15,11 @@ namespace neuroplan::records {
 
 struct Patient {
     std::int64_t id = 0;
-    std::string mrn;         ///< medical record number, unique in the clinic
+    std::string mrn;  ///< medical record number, unique in the clinic
     std::string familyName;
     std::string givenName;
-    std::string birthDate;   ///< YYYY-MM-DD
-    std::string sex;         ///< female | male | other | unknown
+    std::string birthDate;  ///< YYYY-MM-DD
+    std::string sex;        ///< female | male | other | unknown
     std::string createdUtc;
     std::string updatedUtc;
 };
@@ -37,7 +37,7 @@ struct PatientInput {
 };
 
 class PatientService {
-public:
+  public:
     explicit PatientService(store::Store& store) : m_store(store) {}
 
     Result<Patient> add(const Actor& by, const PatientInput& input);
@@ -45,7 +45,7 @@ public:
     Result<std::vector<Patient>> list(const Actor& by);
     Result<Patient> findByMrn(const Actor& by, std::string_view mrn);
 
-private:
+  private:
     store::Store& m_store;
 };
 

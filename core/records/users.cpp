@@ -18,8 +18,8 @@ bool validLogin(std::string_view login) {
         return false;
     }
     for (char c : login) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                        c == '-';
+        const bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
         if (!ok) {
             return false;
         }
@@ -91,8 +91,8 @@ Status require(const Actor& actor, Permission permission) {
         return {};
     }
     return makeError(ErrorCode::PermissionDenied, "role",
-                     std::string("a ") + toString(actor.role) + " may not " +
-                         toString(permission) + " (user '" + actor.login + "')");
+                     std::string("a ") + toString(actor.role) + " may not " + toString(permission) +
+                         " (user '" + actor.login + "')");
 }
 
 Result<std::string> hashPassword(std::string_view password) {
@@ -117,7 +117,8 @@ bool verifyPassword(std::string_view encodedHash, std::string_view password) {
 }
 
 std::string generatePassword() {
-    static constexpr std::string_view kAlphabet = "abcdefghjkmnpqrstuvwxyzACDEFGHJKMNPQRTUVWXY34679";
+    static constexpr std::string_view kAlphabet =
+        "abcdefghjkmnpqrstuvwxyzACDEFGHJKMNPQRTUVWXY34679";
     if (sodium_init() < 0) {
         return {};
     }
@@ -161,8 +162,7 @@ Result<User> UserService::insert(const store::AuditIdentity& by, const NewUser& 
     }
     if (input.password.size() < kMinPasswordLength) {
         return makeError(ErrorCode::InvalidInput, "password",
-                         "must be at least " + std::to_string(kMinPasswordLength) +
-                             " characters");
+                         "must be at least " + std::to_string(kMinPasswordLength) + " characters");
     }
     auto hash = hashPassword(input.password);
     NP_TRY(hash);

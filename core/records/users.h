@@ -18,10 +18,10 @@ const char* toString(Role role);
 Result<Role> parseRole(std::string_view text, std::string_view field);
 
 enum class Permission {
-    ViewRecords,     ///< read patients and their records
-    EditPatients,    ///< register and edit patients
-    ManageUsers,     ///< create users and change roles
-    SignClinical,    ///< sign eligibility decisions and protocol overrides
+    ViewRecords,   ///< read patients and their records
+    EditPatients,  ///< register and edit patients
+    ManageUsers,   ///< create users and change roles
+    SignClinical,  ///< sign eligibility decisions and protocol overrides
 };
 const char* toString(Permission permission);
 bool roleAllows(Role role, Permission permission);
@@ -62,7 +62,7 @@ bool verifyPassword(std::string_view encodedHash, std::string_view password);
 std::string generatePassword();
 
 class UserService {
-public:
+  public:
     explicit UserService(store::Store& store) : m_store(store) {}
 
     Result<bool> hasUsers();
@@ -73,7 +73,7 @@ public:
     /// The same Unauthenticated error whether the login or the password is wrong.
     Result<Actor> authenticate(std::string_view login, std::string_view password);
 
-private:
+  private:
     Result<User> insert(const store::AuditIdentity& by, const NewUser& user, Role role);
     store::Store& m_store;
 };

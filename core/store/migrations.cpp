@@ -60,8 +60,12 @@ CREATE INDEX patients_by_name ON patients (family_name, given_name);
 
 }  // namespace
 
-std::span<const Migration> migrations() { return kMigrations; }
+std::span<const Migration> migrations() {
+    return kMigrations;
+}
 
-int latestSchemaVersion() { return kMigrations.back().version; }
+int latestSchemaVersion() {
+    return kMigrations.back().version;
+}
 
 }  // namespace neuroplan::store

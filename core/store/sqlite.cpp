@@ -41,11 +41,13 @@ Connection& Connection::operator=(Connection&& other) noexcept {
     return *this;
 }
 
-Connection::~Connection() { sqlite3_close_v2(m_db); }
+Connection::~Connection() {
+    sqlite3_close_v2(m_db);
+}
 
 Error Connection::lastError(std::string_view doing) const {
     const int rc = sqlite3_errcode(m_db);
-    const ErrorCode code = (rc & 0xff) == SQLITE_NOTADB ? ErrorCode::IncompatibleStore
+    const ErrorCode code = (rc & 0xff) == SQLITE_NOTADB       ? ErrorCode::IncompatibleStore
                            : (rc & 0xff) == SQLITE_CONSTRAINT ? ErrorCode::Conflict
                                                               : ErrorCode::Storage;
     return makeError(code, "", std::string(doing) + ": " + sqlite3_errmsg(m_db));
@@ -79,12 +81,20 @@ Result<std::int64_t> Connection::queryInt(std::string_view sql) {
     return stmt->columnInt(0);
 }
 
-std::int64_t Connection::lastInsertRowId() const { return sqlite3_last_insert_rowid(m_db); }
-int Connection::changes() const { return sqlite3_changes(m_db); }
-bool Connection::inTransaction() const { return sqlite3_get_autocommit(m_db) == 0; }
+std::int64_t Connection::lastInsertRowId() const {
+    return sqlite3_last_insert_rowid(m_db);
+}
+int Connection::changes() const {
+    return sqlite3_changes(m_db);
+}
+bool Connection::inTransaction() const {
+    return sqlite3_get_autocommit(m_db) == 0;
+}
 
 Statement::Statement(Statement&& other) noexcept
-    : m_db(other.m_db), m_stmt(std::exchange(other.m_stmt, nullptr)), m_bindError(other.m_bindError) {}
+    : m_db(other.m_db),
+      m_stmt(std::exchange(other.m_stmt, nullptr)),
+      m_bindError(other.m_bindError) {}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
     if (this != &other) {
@@ -96,7 +106,9 @@ Statement& Statement::operator=(Statement&& other) noexcept {
     return *this;
 }
 
-Statement::~Statement() { sqlite3_finalize(m_stmt); }
+Statement::~Statement() {
+    sqlite3_finalize(m_stmt);
+}
 
 void Statement::noteBind(int rc) {
     if (rc != SQLITE_OK && m_bindError == 0) {
@@ -164,9 +176,13 @@ bool Statement::isNull(int column) const {
     return sqlite3_column_type(m_stmt, column) == SQLITE_NULL;
 }
 
-std::int64_t Statement::columnInt(int column) const { return sqlite3_column_int64(m_stmt, column); }
+std::int64_t Statement::columnInt(int column) const {
+    return sqlite3_column_int64(m_stmt, column);
+}
 
-double Statement::columnDouble(int column) const { return sqlite3_column_double(m_stmt, column); }
+double Statement::columnDouble(int column) const {
+    return sqlite3_column_double(m_stmt, column);
+}
 
 std::string Statement::columnText(int column) const {
     const auto* text = sqlite3_column_text(m_stmt, column);

@@ -19,7 +19,7 @@ namespace neuroplan::store {
 class Statement;
 
 class Connection {
-public:
+  public:
     enum class Mode { ReadWrite, ReadWriteCreate, ReadOnly };
 
     /// Opens the file without running any statement on it.
@@ -46,13 +46,13 @@ public:
     /// An Error from the connection's last failure, naming what we were doing.
     Error lastError(std::string_view doing) const;
 
-private:
+  private:
     explicit Connection(sqlite3* db) : m_db(db) {}
     sqlite3* m_db = nullptr;
 };
 
 class Statement {
-public:
+  public:
     Statement(Statement&& other) noexcept;
     Statement& operator=(Statement&& other) noexcept;
     Statement(const Statement&) = delete;
@@ -95,7 +95,7 @@ public:
     std::string columnText(int column) const;
     std::optional<std::string> columnOptionalText(int column) const;
 
-private:
+  private:
     friend class Connection;
     Statement(sqlite3* db, sqlite3_stmt* stmt) : m_db(db), m_stmt(stmt) {}
     void noteBind(int rc);
@@ -108,7 +108,7 @@ private:
 /// BEGIN IMMEDIATE on construction (so a writer never upgrades a read lock and deadlocks);
 /// rolls back on destruction unless commit() succeeded.
 class Transaction {
-public:
+  public:
     static Result<Transaction> begin(Connection& db);
     Transaction(Transaction&& other) noexcept;
     Transaction& operator=(Transaction&&) = delete;
@@ -118,7 +118,7 @@ public:
 
     Status commit();
 
-private:
+  private:
     explicit Transaction(Connection* db) : m_db(db) {}
     Connection* m_db = nullptr;
     bool m_done = false;

@@ -39,17 +39,16 @@ struct AuditRow {
 /// The hash of an entry: SHA-256 over a canonical JSON array of every stored field, the
 /// previous entry's hash included.
 std::string entryHash(const AuditRow& row) {
-    const json canonical = json::array({row.id, row.atUtc,
-                                        row.userId ? json(*row.userId) : json(nullptr),
-                                        row.userLogin, row.entity, row.entityId, row.action,
-                                        row.summary, row.prevHash});
+    const json canonical = json::array(
+        {row.id, row.atUtc, row.userId ? json(*row.userId) : json(nullptr), row.userLogin,
+         row.entity, row.entityId, row.action, row.summary, row.prevHash});
     return sha256Hex(canonical.dump());
 }
 
 Error notOurs(const fs::path& path, const std::string& why) {
-    return makeError(ErrorCode::IncompatibleStore, "db",
-                     "'" + path.string() + "' is not a NeuroPlan database (" + why +
-                         "); it was left untouched");
+    return makeError(
+        ErrorCode::IncompatibleStore, "db",
+        "'" + path.string() + "' is not a NeuroPlan database (" + why + "); it was left untouched");
 }
 
 }  // namespace
@@ -149,9 +148,8 @@ Result<Store> Store::open(const fs::path& path, OpenOptions options) {
     const int latest = latestSchemaVersion();
     if (*version > latest) {
         return makeError(ErrorCode::IncompatibleStore, "db",
-                         "'" + path.string() + "' has schema version " +
-                             std::to_string(*version) + ", newer than this NeuroPlan supports (" +
-                             std::to_string(latest) +
+                         "'" + path.string() + "' has schema version " + std::to_string(*version) +
+                             ", newer than this NeuroPlan supports (" + std::to_string(latest) +
                              "); use a newer NeuroPlan. The file was left untouched");
     }
 

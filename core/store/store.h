@@ -26,9 +26,9 @@ namespace neuroplan::store {
 inline constexpr std::int32_t kApplicationId = 0x4E504C4E;
 
 struct Migration {
-    int version;             ///< 1, 2, 3 ... in order, never renumbered
-    std::string_view name;   ///< what it adds, for the audit trail
-    std::string_view sql;    ///< constant DDL run inside the migration's transaction
+    int version;            ///< 1, 2, 3 ... in order, never renumbered
+    std::string_view name;  ///< what it adds, for the audit trail
+    std::string_view sql;   ///< constant DDL run inside the migration's transaction
 };
 
 /// Every migration this program knows, in order. The last one's version is the schema
@@ -65,7 +65,7 @@ struct AuditIdentity {
 
 /// What a write may do inside its transaction: run statements and append audit entries.
 class WriteContext {
-public:
+  public:
     Connection& db() { return m_db; }
 
     /// Appends an audit entry chained to the previous one. `before`/`after` are JSON
@@ -75,7 +75,7 @@ public:
 
     int auditEntries() const { return m_entries; }
 
-private:
+  private:
     friend class Store;
     WriteContext(Connection& db, AuditIdentity who, Instant at)
         : m_db(db), m_who(std::move(who)), m_at(at) {}
@@ -89,11 +89,11 @@ struct AuditVerification {
     bool intact = true;
     std::int64_t entries = 0;
     std::optional<std::int64_t> firstBrokenId;  ///< the first entry that fails the check
-    std::string problem;                         ///< why, when broken
+    std::string problem;                        ///< why, when broken
 };
 
 class Store {
-public:
+  public:
     /// Opens (creating if allowed and missing) and migrates. Refuses, leaving the file as it
     /// was, a database newer than this program or a file that is not a NeuroPlan database.
     static Result<Store> open(const std::filesystem::path& path, OpenOptions options = {});
@@ -113,9 +113,12 @@ public:
     /// Recomputes the whole hash chain and checks it against the stored head.
     Result<AuditVerification> verifyAudit();
 
-private:
+  private:
     Store(Connection db, std::filesystem::path path, OpenReport report, Clock clock)
-        : m_db(std::move(db)), m_path(std::move(path)), m_report(report), m_clock(std::move(clock)) {}
+        : m_db(std::move(db)),
+          m_path(std::move(path)),
+          m_report(report),
+          m_clock(std::move(clock)) {}
 
     Connection m_db;
     std::filesystem::path m_path;

@@ -36,8 +36,8 @@ TEST(MainWindow, ShowsTheDatabaseAndTheSignedInUser) {
     TestClinic clinic;
     MainWindow window(*clinic.store);
     window.show();
-    EXPECT_TRUE(window.databaseLabel()->text().contains(
-        QString::fromStdString(clinic.dbPath().string())));
+    EXPECT_TRUE(
+        window.databaseLabel()->text().contains(QString::fromStdString(clinic.dbPath().string())));
     EXPECT_EQ(window.userLabel()->text(), "Not signed in");
     EXPECT_FALSE(window.addPatientAction()->isEnabled());
 
@@ -56,7 +56,8 @@ TEST(MainWindow, ListsPatientsFromTheStore) {
                                     QAbstractItemModelTester::FailureReportingMode::Fatal);
     window.signIn(clinic.technician);
     EXPECT_EQ(window.patientView()->model()->rowCount(), 1);
-    ASSERT_TRUE(patients.add(clinic.physician, {"B-2", "Bohr", "Niels", "1985-10-07", "male"}).ok());
+    ASSERT_TRUE(
+        patients.add(clinic.physician, {"B-2", "Bohr", "Niels", "1985-10-07", "male"}).ok());
     window.refreshPatients();
     EXPECT_EQ(window.patientView()->model()->rowCount(), 2);
     window.signOut();
@@ -66,9 +67,8 @@ TEST(MainWindow, ListsPatientsFromTheStore) {
 TEST(AddPatientDialog, ShowsCoreErrorsAndAddsWhenValid) {
     TestClinic clinic;
     records::PatientService patients(*clinic.store);
-    AddPatientDialog dialog([&](const records::PatientInput& input) {
-        return patients.add(clinic.technician, input);
-    });
+    AddPatientDialog dialog(
+        [&](const records::PatientInput& input) { return patients.add(clinic.technician, input); });
     dialog.show();
     QTest::keyClicks(dialog.mrnEdit(), "MRN-7");
     QTest::keyClicks(dialog.familyEdit(), "Hopper");
@@ -93,9 +93,8 @@ TEST(AddPatientDialog, ShowsCoreErrorsAndAddsWhenValid) {
 TEST(AddPatientDialog, RequiresAChosenSex) {
     TestClinic clinic;
     records::PatientService patients(*clinic.store);
-    AddPatientDialog dialog([&](const records::PatientInput& input) {
-        return patients.add(clinic.technician, input);
-    });
+    AddPatientDialog dialog(
+        [&](const records::PatientInput& input) { return patients.add(clinic.technician, input); });
     QTest::keyClicks(dialog.mrnEdit(), "MRN-8");
     dialog.accept();
     EXPECT_TRUE(dialog.errorLabel()->text().startsWith("Sex:"));

@@ -23,7 +23,7 @@ int lineCount(const std::string& text) {
 }
 
 class Cli : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         ProcessResult init = cli({"init"}, {{"NEUROPLAN_PASSWORD", kAdminPassword}});
         ASSERT_EQ(init.exitCode, 0) << init.err;
@@ -68,8 +68,9 @@ TEST_F(Cli, InitGeneratesAndPrintsAnAdminPasswordOnce) {
     ASSERT_EQ(again.exitCode, 0) << again.err;
     EXPECT_TRUE(json::parse(again.out)["created_admin"].is_null());
 
-    ProcessResult list = runProcess({kCli, "--db", path, "patient", "list"},
-                                    {{"NEUROPLAN_USER", "admin"}, {"NEUROPLAN_PASSWORD", password}});
+    ProcessResult list =
+        runProcess({kCli, "--db", path, "patient", "list"},
+                   {{"NEUROPLAN_USER", "admin"}, {"NEUROPLAN_PASSWORD", password}});
     EXPECT_EQ(list.exitCode, 0) << list.err;
 }
 
@@ -92,9 +93,9 @@ TEST_F(Cli, PatientAddListShow) {
 
 TEST_F(Cli, GlobalOptionsMayComeBeforeOrAfterTheCommand) {
     ASSERT_EQ(addAda().exitCode, 0);
-    ProcessResult before = runProcess({kCli, "--json", "--db", db(), "--user", "admin", "patient",
-                                       "list"},
-                                      {{"NEUROPLAN_PASSWORD", kAdminPassword}});
+    ProcessResult before =
+        runProcess({kCli, "--json", "--db", db(), "--user", "admin", "patient", "list"},
+                   {{"NEUROPLAN_PASSWORD", kAdminPassword}});
     ASSERT_EQ(before.exitCode, 0) << before.err;
     EXPECT_EQ(json::parse(before.out).size(), 1u);
 }
@@ -180,14 +181,14 @@ TEST_F(Cli, MissingUserIsExit2) {
 }
 
 TEST_F(Cli, RolesAreEnforced) {
-    ProcessResult tech = cli({"user", "add", "--login", "tom", "--display-name", "Tom T",
-                              "--role", "technician"},
-                             {{"NEUROPLAN_NEW_PASSWORD", "technician-pass-1"}});
+    ProcessResult tech =
+        cli({"user", "add", "--login", "tom", "--display-name", "Tom T", "--role", "technician"},
+            {{"NEUROPLAN_NEW_PASSWORD", "technician-pass-1"}});
     ASSERT_EQ(tech.exitCode, 0) << tech.err;
-    ProcessResult refused = cli({"user", "add", "--login", "eve", "--display-name", "Eve",
-                                 "--role", "admin", "--generate-password"},
-                                {{"NEUROPLAN_USER", "tom"},
-                                 {"NEUROPLAN_PASSWORD", "technician-pass-1"}});
+    ProcessResult refused =
+        cli({"user", "add", "--login", "eve", "--display-name", "Eve", "--role", "admin",
+             "--generate-password"},
+            {{"NEUROPLAN_USER", "tom"}, {"NEUROPLAN_PASSWORD", "technician-pass-1"}});
     EXPECT_EQ(refused.exitCode, 3);
     EXPECT_NE(refused.err.find("may not manage users"), std::string::npos) << refused.err;
     ProcessResult users = cli({"user", "list", "--json"});
@@ -201,16 +202,17 @@ TEST_F(Cli, AuditVerifyPassesThenFailsAfterAnEditWithTheSqliteShell) {
     EXPECT_EQ(ok.exitCode, 0) << ok.err;
     EXPECT_EQ(ok.out.rfind("OK", 0), 0u) << ok.out;
 
-    ProcessResult edit = runProcess(
-        {kSqlite, db(), "UPDATE audit_log SET summary = replace(summary, 'Lovelace', 'Byron') "
-                        "WHERE entity = 'patient';"});
+    ProcessResult edit =
+        runProcess({kSqlite, db(),
+                    "UPDATE audit_log SET summary = replace(summary, 'Lovelace', 'Byron') "
+                    "WHERE entity = 'patient';"});
     ASSERT_EQ(edit.exitCode, 0) << edit.err;
     ProcessResult broken = cli({"audit", "verify", "--json"});
     EXPECT_EQ(broken.exitCode, 1);
     const json verdict = json::parse(broken.out);
     EXPECT_FALSE(verdict["intact"]);
-    ProcessResult id = runProcess(
-        {kSqlite, db(), "SELECT id FROM audit_log WHERE entity = 'patient';"});
+    ProcessResult id =
+        runProcess({kSqlite, db(), "SELECT id FROM audit_log WHERE entity = 'patient';"});
     EXPECT_EQ(verdict["first_broken_id"].get<int>(), std::stoi(id.out));
 }
 
@@ -225,10 +227,17 @@ TEST_F(Cli, AuditVerifyFailsAfterADeleteWithTheSqliteShell) {
 
 TEST_F(Cli, EveryCommandHasHelp) {
     const std::vector<std::vector<std::string>> commands = {
-        {"--help"},           {"init", "--help"},          {"patient", "--help"},
-        {"patient", "add", "--help"}, {"patient", "list", "--help"}, {"patient", "show", "--help"},
-        {"user", "--help"},   {"user", "add", "--help"},   {"user", "list", "--help"},
-        {"audit", "--help"},  {"audit", "verify", "--help"},
+        {"--help"},
+        {"init", "--help"},
+        {"patient", "--help"},
+        {"patient", "add", "--help"},
+        {"patient", "list", "--help"},
+        {"patient", "show", "--help"},
+        {"user", "--help"},
+        {"user", "add", "--help"},
+        {"user", "list", "--help"},
+        {"audit", "--help"},
+        {"audit", "verify", "--help"},
     };
     for (const auto& command : commands) {
         ProcessResult help = cli(command);

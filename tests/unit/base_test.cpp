@@ -65,8 +65,8 @@ TEST(IsoDate, RejectsImpossibleAndMalformedDates) {
 
 TEST(UtcTime, FormatsWithMillisecondsAndZ) {
     using namespace std::chrono;
-    const Instant at = sys_days{year{2026} / November / 23} + hours{19} + minutes{5} +
-                       seconds{7} + milliseconds{42};
+    const Instant at = sys_days{year{2026} / November / 23} + hours{19} + minutes{5} + seconds{7} +
+                       milliseconds{42};
     EXPECT_EQ(formatUtc(at), "2026-11-23T19:05:07.042Z");
     EXPECT_EQ(formatIsoDate(utcDate(at)), "2026-11-23");
 }

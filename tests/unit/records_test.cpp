@@ -48,7 +48,8 @@ TEST(Users, OnlyAnAdminCreatesUsers) {
         EXPECT_EQ(refused.error().code, ErrorCode::PermissionDenied);
     }
     EXPECT_EQ(auditEntries(*clinic.store), before);
-    EXPECT_TRUE(users.create(clinic.admin, {"newbie", "New Bie", "technician", kTestPassword}).ok());
+    EXPECT_TRUE(
+        users.create(clinic.admin, {"newbie", "New Bie", "technician", kTestPassword}).ok());
     EXPECT_EQ(auditEntries(*clinic.store), before + 1);
 }
 
@@ -63,7 +64,8 @@ TEST(Users, OnlyAnAdminListsUsers) {
 
 TEST(Users, BootstrapIsRefusedOnceUsersExist) {
     TestClinic clinic;
-    auto again = UserService(*clinic.store).bootstrapAdmin({"root", "Root", "admin", kTestPassword});
+    auto again =
+        UserService(*clinic.store).bootstrapAdmin({"root", "Root", "admin", kTestPassword});
     ASSERT_FALSE(again.ok());
     EXPECT_EQ(again.error().code, ErrorCode::Conflict);
 }

@@ -98,9 +98,10 @@ TEST(StoreOpen, EveryOlderSchemaIsUpgradedKeepingItsData) {
 TEST(StoreOpen, NewerDatabaseIsRefusedAndLeftUntouched) {
     TempDir dir;
     { openOrDie(dir / "np.db"); }
-    rawExec(dir / "np.db", "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE; "
-                           "PRAGMA user_version = " +
-                               std::to_string(latestSchemaVersion() + 1));
+    rawExec(dir / "np.db",
+            "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE; "
+            "PRAGMA user_version = " +
+                std::to_string(latestSchemaVersion() + 1));
     const std::string before = readFile(dir / "np.db");
     auto opened = Store::open(dir / "np.db");
     ASSERT_FALSE(opened.ok());
@@ -191,15 +192,15 @@ TEST(StoreWrite, FailedBodyRollsBackItsAuditEntryToo) {
 }
 
 class AuditChain : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         Store store = openOrDie(path());
         for (int i = 0; i < 5; ++i) {
             ASSERT_TRUE(store
                             .write(kTester,
                                    [i](WriteContext& w) {
-                                       return w.audit("thing", std::to_string(i), "create",
-                                                      nullptr, nlohmann::json{{"n", i}});
+                                       return w.audit("thing", std::to_string(i), "create", nullptr,
+                                                      nlohmann::json{{"n", i}});
                                    })
                             .ok());
         }
@@ -251,8 +252,9 @@ TEST_F(AuditChain, DeletedNewestEntryIsDetected) {
 }
 
 TEST_F(AuditChain, RenumberedEntriesAreDetected) {
-    rawExec(path(), "DELETE FROM audit_log WHERE id = 2; UPDATE audit_log SET id = id - 1 "
-                    "WHERE id > 2;");
+    rawExec(path(),
+            "DELETE FROM audit_log WHERE id = 2; UPDATE audit_log SET id = id - 1 "
+            "WHERE id > 2;");
     EXPECT_FALSE(verify().intact);
 }
 
