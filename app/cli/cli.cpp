@@ -5,43 +5,27 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
-#include <iomanip>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <string>
+#include <sstream>
 
-#include "records/patients.h"
-#include "records/users.h"
-#include "store/store.h"
+#include "context.h"
 
 namespace neuroplan::cli {
 
 namespace {
 
-using nlohmann::json;
-using records::Actor;
-
-/// Options shared by every command.
-struct Globals {
-    std::string dbPath;
-    std::string user;
-    bool json = false;
-};
-
-/// A core field name as the option that carries it (birth_date -> --birth-date).
+/// A core field name as the option that carries it (birth_date -> --birth-date). Fields that
+/// are JSON paths inside a file (trials[1].weeks_at_dose) are printed as they are.
 std::string optionForField(const std::string& field) {
     static const std::map<std::string, std::string> kOverrides = {
         {"family_name", "--family"},
         {"given_name", "--given"},
-        {"user", "--user"},
-        {"role", "--role"},
-        {"db", "--db"},
     };
-    if (field.empty()) {
-        return {};
+    if (field.empty() || field.find_first_of(".[") != std::string::npos) {
+        return field;
     }
     if (auto it = kOverrides.find(field); it != kOverrides.end()) {
         return it->second;
@@ -72,22 +56,16 @@ int exitCodeFor(ErrorCode code) {
     return kExitFailure;
 }
 
-int fail(std::ostream& err, const Error& error) {
-    const std::string option = optionForField(error.field);
-    err << "neuroplan-cli: error: " << (option.empty() ? "" : option + ": ") << error.message
-        << '\n';
-    return exitCodeFor(error.code);
-}
-
-std::string envOr(const char* name, std::string fallback = {}) {
+std::string envOr(const char* name) {
     const char* value = std::getenv(name);
-    return value && *value ? std::string(value) : std::move(fallback);
+    return value && *value ? std::string(value) : std::string();
 }
 
-/// A password from the environment, else typed on the terminal without echo.
+}  // namespace
+
 std::optional<std::string> readPassword(const char* envName, const std::string& prompt) {
-    if (const char* value = std::getenv(envName); value && *value) {
-        return std::string(value);
+    if (const std::string value = envOr(envName); !value.empty()) {
+        return value;
     }
     std::ifstream tty("/dev/tty");
     if (!tty || !isatty(STDIN_FILENO)) {
@@ -106,8 +84,24 @@ std::optional<std::string> readPassword(const char* envName, const std::string& 
     return password;
 }
 
-Result<store::Store> openStore(const Globals& globals, bool create) {
-    std::filesystem::path path = globals.dbPath;
+Result<std::string> readTextFile(const std::string& path, std::string_view field) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        return makeError(ErrorCode::InvalidInput, std::string(field),
+                         "no readable file '" + path + "'");
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in && !in.eof()) {
+        return makeError(ErrorCode::InvalidInput, std::string(field),
+                         "cannot read '" + path + "'");
+    }
+    return text.str();
+}
+
+Result<store::Store> Context::openStore(bool create) const {
+    std::filesystem::path path = dbPath;
     if (path.empty()) {
         path = store::defaultDatabasePath();
         if (create) {
@@ -126,8 +120,8 @@ Result<store::Store> openStore(const Globals& globals, bool create) {
     return opened;
 }
 
-Result<Actor> authenticate(store::Store& store, const Globals& globals) {
-    const std::string login = globals.user.empty() ? envOr("NEUROPLAN_USER") : globals.user;
+Result<records::Actor> Context::signIn(store::Store& store) const {
+    const std::string login = user.empty() ? envOr("NEUROPLAN_USER") : user;
     if (login.empty()) {
         return makeError(ErrorCode::InvalidInput, "user",
                          "required: name the acting user with --user or NEUROPLAN_USER");
@@ -140,94 +134,31 @@ Result<Actor> authenticate(store::Store& store, const Globals& globals) {
     return records::UserService(store).authenticate(login, *password);
 }
 
-void printPatientTable(std::ostream& out, const std::vector<records::Patient>& patients) {
-    std::size_t mrnWidth = 3;
-    std::size_t familyWidth = 6;
-    std::size_t givenWidth = 5;
-    for (const auto& p : patients) {
-        mrnWidth = std::max(mrnWidth, p.mrn.size());
-        familyWidth = std::max(familyWidth, p.familyName.size());
-        givenWidth = std::max(givenWidth, p.givenName.size());
-    }
-    const auto row = [&](std::string_view mrn, std::string_view family, std::string_view given,
-                         std::string_view birth, std::string_view sex) {
-        out << std::left << std::setw(static_cast<int>(mrnWidth)) << mrn << "  "
-            << std::setw(static_cast<int>(familyWidth)) << family << "  "
-            << std::setw(static_cast<int>(givenWidth)) << given << "  " << std::setw(10) << birth
-            << "  " << sex << '\n';
-    };
-    row("MRN", "Family", "Given", "Birth date", "Sex");
-    for (const auto& p : patients) {
-        row(p.mrn, p.familyName, p.givenName, p.birthDate, p.sex);
-    }
+int Context::fail(const Error& error) const {
+    const std::string where = optionForField(error.field);
+    err << "neuroplan-cli: error: " << (where.empty() ? "" : where + ": ") << error.message
+        << '\n';
+    return exitCodeFor(error.code);
 }
 
-}  // namespace
-
 int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-    Globals globals;
+    Context ctx{out, err, {}, {}, false, {}};
     CLI::App app{"NeuroPlan command line: records, eligibility and sessions for clinic scripts.",
                  "neuroplan-cli"};
     app.fallthrough();  // --db, --user and --json may follow the subcommand too
     app.require_subcommand(1);
     app.set_version_flag("--version", NEUROPLAN_VERSION);
-    app.add_option("--db", globals.dbPath,
+    app.add_option("--db", ctx.dbPath,
                    "Database file (default: $NEUROPLAN_DB, else the user's data directory)");
-    app.add_option("--user", globals.user,
+    app.add_option("--user", ctx.user,
                    "Acting user's login (default: $NEUROPLAN_USER); the password comes from "
                    "$NEUROPLAN_PASSWORD or the terminal");
-    app.add_flag("--json", globals.json, "Machine-readable JSON output");
-    app.footer(
-        "Exit codes: 0 ok, 1 check failed or storage error, 2 bad usage or input "
-        "(nothing written), 3 not authenticated or not permitted.");
+    app.add_flag("--json", ctx.json, "Machine-readable JSON output");
+    app.footer("Exit codes: 0 ok, 1 check failed or storage error, 2 bad usage or input "
+               "(nothing written), 3 not authenticated or not permitted.");
 
-    // init
-    std::string adminLogin = "admin";
-    std::string adminName = "Administrator";
-    auto* init = app.add_subcommand(
-        "init", "Create the database if missing, and its first administrator if it has no users");
-    init->add_option("--admin", adminLogin, "Login of the first administrator")
-        ->capture_default_str();
-    init->add_option("--display-name", adminName, "Display name of the first administrator")
-        ->capture_default_str();
-
-    // patient
-    auto* patient = app.add_subcommand("patient", "Register and look up patients");
-    patient->require_subcommand(1);
-    records::PatientInput input;
-    auto* patientAdd = patient->add_subcommand("add", "Register a patient");
-    patientAdd->add_option("--mrn", input.mrn, "Medical record number (unique)")->required();
-    patientAdd->add_option("--family", input.familyName, "Family name")->required();
-    patientAdd->add_option("--given", input.givenName, "Given name")->required();
-    patientAdd->add_option("--birth-date", input.birthDate, "Birth date, YYYY-MM-DD")->required();
-    patientAdd->add_option("--sex", input.sex, "female | male | other | unknown")->required();
-    auto* patientList = patient->add_subcommand("list", "List patients by name");
-    std::string showMrn;
-    auto* patientShow = patient->add_subcommand("show", "Show one patient");
-    patientShow->add_option("--mrn", showMrn, "Medical record number")->required();
-
-    // user
-    auto* user = app.add_subcommand("user", "Manage users (administrators only)");
-    user->require_subcommand(1);
-    records::NewUser newUser;
-    bool generate = false;
-    auto* userAdd = user->add_subcommand(
-        "add",
-        "Create a user; the password comes from $NEUROPLAN_NEW_PASSWORD, the terminal, "
-        "or --generate-password");
-    userAdd->add_option("--login", newUser.login, "Login name")->required();
-    userAdd->add_option("--display-name", newUser.displayName, "Name shown in records")->required();
-    userAdd->add_option("--role", newUser.role, "technician | physician | admin")->required();
-    userAdd->add_flag("--generate-password", generate, "Generate a password and print it once");
-    auto* userList = user->add_subcommand("list", "List users");
-
-    // audit
-    auto* audit = app.add_subcommand("audit", "Check the audit trail");
-    audit->require_subcommand(1);
-    auto* auditVerify = audit->add_subcommand(
-        "verify",
-        "Recompute the audit hash chain; exit 0 and OK when intact, 1 and the first "
-        "broken entry otherwise");
+    registerRecordCommands(app, ctx);
+    registerEligibilityCommands(app, ctx);
 
     try {
         app.parse(argc, argv);
@@ -238,176 +169,10 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         err << "neuroplan-cli: error: " << e.what() << " (see --help)\n";
         return kExitUsage;
     }
-
-    auto store = openStore(globals, init->parsed());
-    if (!store) {
-        return fail(err, store.error());
-    }
-
-    if (init->parsed()) {
-        records::UserService users(*store);
-        auto any = users.hasUsers();
-        if (!any) {
-            return fail(err, any.error());
+    for (const auto& [command, handler] : ctx.handlers) {
+        if (command->parsed()) {
+            return handler();
         }
-        if (*any) {
-            out << (globals.json
-                        ? json{{"database", store->path().string()}, {"created_admin", nullptr}}
-                              .dump(2)
-                        : "database " + store->path().string() + " is ready; it has users already")
-                << '\n';
-            return kExitOk;
-        }
-        const bool generated = envOr("NEUROPLAN_PASSWORD").empty();
-        const std::string password =
-            generated ? records::generatePassword() : envOr("NEUROPLAN_PASSWORD");
-        auto admin = users.bootstrapAdmin({adminLogin, adminName, "admin", password});
-        if (!admin) {
-            return fail(err, admin.error());
-        }
-        if (globals.json) {
-            json result{{"database", store->path().string()}, {"created_admin", admin->login}};
-            if (generated) {
-                result["password"] = password;
-            }
-            out << result.dump(2) << '\n';
-        } else {
-            out << "database " << store->path().string() << " is ready\n"
-                << "created administrator '" << admin->login << "'";
-            if (generated) {
-                out << " with password: " << password
-                    << "\n(shown once; keep it safe, then create named users)";
-            }
-            out << '\n';
-        }
-        return kExitOk;
-    }
-
-    if (auditVerify->parsed()) {
-        auto verdict = store->verifyAudit();
-        if (!verdict) {
-            return fail(err, verdict.error());
-        }
-        if (globals.json) {
-            out << json{{"intact", verdict->intact},
-                        {"entries", verdict->entries},
-                        {"first_broken_id",
-                         verdict->firstBrokenId ? json(*verdict->firstBrokenId) : json(nullptr)},
-                        {"problem", verdict->problem}}
-                       .dump(2)
-                << '\n';
-        } else if (verdict->intact) {
-            out << "OK: " << verdict->entries << " audit entries, hash chain intact\n";
-        } else {
-            out << "BROKEN: audit entry " << *verdict->firstBrokenId << ": " << verdict->problem
-                << '\n';
-        }
-        return verdict->intact ? kExitOk : kExitFailure;
-    }
-
-    auto actor = authenticate(*store, globals);
-    if (!actor) {
-        return fail(err, actor.error());
-    }
-
-    if (patientAdd->parsed()) {
-        auto added = records::PatientService(*store).add(*actor, input);
-        if (!added) {
-            return fail(err, added.error());
-        }
-        if (globals.json) {
-            out << records::toJson(*added).dump(2) << '\n';
-        } else {
-            out << "added patient " << added->mrn << " (" << added->familyName << ", "
-                << added->givenName << ")\n";
-        }
-        return kExitOk;
-    }
-    if (patientList->parsed()) {
-        auto patients = records::PatientService(*store).list(*actor);
-        if (!patients) {
-            return fail(err, patients.error());
-        }
-        if (globals.json) {
-            json array = json::array();
-            for (const auto& p : *patients) {
-                array.push_back(records::toJson(p));
-            }
-            out << array.dump(2) << '\n';
-        } else {
-            printPatientTable(out, *patients);
-        }
-        return kExitOk;
-    }
-    if (patientShow->parsed()) {
-        auto found = records::PatientService(*store).findByMrn(*actor, showMrn);
-        if (!found) {
-            return fail(err, found.error());
-        }
-        if (globals.json) {
-            out << records::toJson(*found).dump(2) << '\n';
-        } else {
-            out << "MRN:        " << found->mrn << '\n'
-                << "Name:       " << found->familyName << ", " << found->givenName << '\n'
-                << "Birth date: " << found->birthDate << '\n'
-                << "Sex:        " << found->sex << '\n'
-                << "Registered: " << found->createdUtc << '\n';
-        }
-        return kExitOk;
-    }
-    if (userAdd->parsed()) {
-        if (generate) {
-            newUser.password = records::generatePassword();
-        } else if (auto typed = readPassword("NEUROPLAN_NEW_PASSWORD",
-                                             "New password for " + newUser.login + ": ")) {
-            newUser.password = *typed;
-        } else {
-            return fail(err, makeError(ErrorCode::InvalidInput, "password",
-                                       "required: set NEUROPLAN_NEW_PASSWORD, run on a terminal "
-                                       "or pass --generate-password"));
-        }
-        auto created = records::UserService(*store).create(*actor, newUser);
-        if (!created) {
-            return fail(err, created.error());
-        }
-        if (globals.json) {
-            json result{{"id", created->id},
-                        {"login", created->login},
-                        {"role", records::toString(created->role)}};
-            if (generate) {
-                result["password"] = newUser.password;
-            }
-            out << result.dump(2) << '\n';
-        } else {
-            out << "created " << records::toString(created->role) << " '" << created->login << "'";
-            if (generate) {
-                out << " with password: " << newUser.password << " (shown once)";
-            }
-            out << '\n';
-        }
-        return kExitOk;
-    }
-    if (userList->parsed()) {
-        auto users = records::UserService(*store).list(*actor);
-        if (!users) {
-            return fail(err, users.error());
-        }
-        json array = json::array();
-        for (const auto& u : *users) {
-            if (globals.json) {
-                array.push_back({{"login", u.login},
-                                 {"display_name", u.displayName},
-                                 {"role", records::toString(u.role)},
-                                 {"active", u.active}});
-            } else {
-                out << u.login << "  " << records::toString(u.role) << "  " << u.displayName
-                    << (u.active ? "" : "  (inactive)") << '\n';
-            }
-        }
-        if (globals.json) {
-            out << array.dump(2) << '\n';
-        }
-        return kExitOk;
     }
     err << "neuroplan-cli: error: no command given (see --help)\n";
     return kExitUsage;
