@@ -94,8 +94,7 @@ Result<std::string> readTextFile(const std::string& path, std::string_view field
     std::ostringstream text;
     text << in.rdbuf();
     if (!in && !in.eof()) {
-        return makeError(ErrorCode::InvalidInput, std::string(field),
-                         "cannot read '" + path + "'");
+        return makeError(ErrorCode::InvalidInput, std::string(field), "cannot read '" + path + "'");
     }
     return text.str();
 }
@@ -136,8 +135,7 @@ Result<records::Actor> Context::signIn(store::Store& store) const {
 
 int Context::fail(const Error& error) const {
     const std::string where = optionForField(error.field);
-    err << "neuroplan-cli: error: " << (where.empty() ? "" : where + ": ") << error.message
-        << '\n';
+    err << "neuroplan-cli: error: " << (where.empty() ? "" : where + ": ") << error.message << '\n';
     return exitCodeFor(error.code);
 }
 
@@ -154,8 +152,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                    "Acting user's login (default: $NEUROPLAN_USER); the password comes from "
                    "$NEUROPLAN_PASSWORD or the terminal");
     app.add_flag("--json", ctx.json, "Machine-readable JSON output");
-    app.footer("Exit codes: 0 ok, 1 check failed or storage error, 2 bad usage or input "
-               "(nothing written), 3 not authenticated or not permitted.");
+    app.footer(
+        "Exit codes: 0 ok, 1 check failed or storage error, 2 bad usage or input "
+        "(nothing written), 3 not authenticated or not permitted.");
 
     registerRecordCommands(app, ctx);
     registerEligibilityCommands(app, ctx);

@@ -3,8 +3,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "base/json_reader.h"
 #include "context.h"
 #include "eligibility/evaluate.h"
+#include "eligibility/service.h"
 
 namespace neuroplan::cli {
 
@@ -40,13 +42,13 @@ void printRules(std::ostream& out, const eligibility::RuleSet& r) {
     out << "\nDrug catalog (minimum therapeutic dose, mg/day)\n";
     for (const auto& d : r.drugs) {
         out << "  " << d.agent << " (" << d.drugClass << (d.firstLine ? ", first-line" : "")
-            << "): " << d.minTherapeuticMg.value << "  [" << d.minTherapeuticMg.from.source
-            << ", " << d.minTherapeuticMg.from.confidence << "]\n";
+            << "): " << d.minTherapeuticMg.value << "  [" << d.minTherapeuticMg.from.source << ", "
+            << d.minTherapeuticMg.from.confidence << "]\n";
     }
     out << "\nSeverity (latest score within " << r.lookbackDays.value << " days)\n";
     for (const auto& s : r.severity) {
-        out << "  " << s.instrument << ": rTMS >= " << s.rtmsMin.value << ", VNS >= "
-            << s.vnsMin.value << "  [" << s.rtmsMin.from.source << "]\n";
+        out << "  " << s.instrument << ": rTMS >= " << s.rtmsMin.value
+            << ", VNS >= " << s.vnsMin.value << "  [" << s.rtmsMin.from.source << "]\n";
     }
     out << "\nrTMS absolute contraindications:";
     for (const auto& i : r.rtmsAbsolute) {
@@ -65,6 +67,34 @@ void printRules(std::ostream& out, const eligibility::RuleSet& r) {
         out << " " << i.item;
     }
     out << "\n\nExport the whole file with sources: neuroplan-cli eligibility rules --export\n";
+}
+
+void printStored(std::ostream& out, const eligibility::StoredEvaluation& e) {
+    out << "evaluation " << e.id << " of " << e.mrn << ", " << e.evaluatedUtc << " by "
+        << e.evaluatedBy << " (" << e.ruleSetId << " " << e.ruleSetVersion << ")\n"
+        << "  computed: status " << toString(e.status) << ", rTMS " << toString(e.rtms) << ", VNS "
+        << toString(e.vns) << "\n";
+    if (e.signature) {
+        const auto& s = *e.signature;
+        out << "  signed:   rTMS " << toString(s.rtms) << ", VNS " << toString(s.vns) << " by "
+            << s.physicianName << " (" << s.physicianLogin << ") at " << s.signedUtc << "\n";
+        if (s.differs) {
+            out << "            differs from computed; reason: " << s.reason << "\n";
+        }
+    } else {
+        out << "  not signed\n";
+    }
+    if (e.supersededBy) {
+        out << "  superseded by evaluation " << *e.supersededBy << "\n";
+    }
+}
+
+Result<eligibility::Decision> decisionOption(const std::string& text, const char* field) {
+    if (auto d = eligibility::parseDecision(text)) {
+        return *d;
+    }
+    return makeError(ErrorCode::InvalidInput, field,
+                     "expected eligible, needs_review or not_eligible, got '" + text + "'");
 }
 
 }  // namespace
@@ -104,6 +134,117 @@ void registerEligibilityCommands(CLI::App& app, Context& ctx) {
             ctx.out << eligibility::formatReport(result);
         }
         return ctx.ok();
+    });
+
+    struct Record {
+        std::string mrn;
+        std::string casePath;
+        std::string rulesPath;
+    };
+    auto recordOptions = std::make_shared<Record>();
+    auto* recordCmd = group->add_subcommand(
+        "record", "Evaluate a case for a registered patient and store it for sign-off");
+    recordCmd->add_option("--mrn", recordOptions->mrn, "The patient's MRN")->required();
+    recordCmd->add_option("CASE", recordOptions->casePath, "Case file (JSON)")->required();
+    recordCmd->add_option("--rules", recordOptions->rulesPath, "A clinic's edited rule set");
+    ctx.on(recordCmd, [&ctx, recordOptions] {
+        auto rules = loadRules(recordOptions->rulesPath);
+        if (!rules) {
+            return ctx.fail(rules.error());
+        }
+        auto text = readTextFile(recordOptions->casePath, "case");
+        if (!text) {
+            return ctx.fail(text.error());
+        }
+        auto document = parseJsonText(*text, recordOptions->casePath);
+        if (!document) {
+            return ctx.fail(document.error());
+        }
+        return withSignedIn(ctx, [&](store::Store& store, const records::Actor& actor) {
+            auto stored = eligibility::EligibilityService(store, *rules)
+                              .record(actor, recordOptions->mrn, *document);
+            if (!stored) {
+                return ctx.fail(stored.error());
+            }
+            if (ctx.json) {
+                ctx.out << eligibility::toJson(*stored).dump(2) << '\n';
+            } else {
+                printStored(ctx.out, *stored);
+                ctx.out << "  sign with: neuroplan-cli eligibility sign --evaluation " << stored->id
+                        << " --rtms " << toString(stored->rtms) << " --vns "
+                        << toString(stored->vns) << "\n";
+            }
+            return ctx.ok();
+        });
+    });
+
+    struct Sign {
+        std::int64_t evaluation = 0;
+        std::string rtms;
+        std::string vns;
+        std::string reason;
+    };
+    auto signOptions = std::make_shared<Sign>();
+    auto* signCmd = group->add_subcommand(
+        "sign",
+        "Sign an evaluation (physicians only); a decision that differs from the computed "
+        "one needs --reason");
+    signCmd->add_option("--evaluation", signOptions->evaluation, "Evaluation id")->required();
+    signCmd->add_option("--rtms", signOptions->rtms, "eligible | needs_review | not_eligible")
+        ->required();
+    signCmd->add_option("--vns", signOptions->vns, "eligible | needs_review | not_eligible")
+        ->required();
+    signCmd->add_option("--reason", signOptions->reason,
+                        "Why the signed decision differs from the computed one");
+    ctx.on(signCmd, [&ctx, signOptions] {
+        auto rtms = decisionOption(signOptions->rtms, "rtms");
+        if (!rtms) {
+            return ctx.fail(rtms.error());
+        }
+        auto vns = decisionOption(signOptions->vns, "vns");
+        if (!vns) {
+            return ctx.fail(vns.error());
+        }
+        return withSignedIn(ctx, [&](store::Store& store, const records::Actor& actor) {
+            auto signedEvaluation = eligibility::EligibilityService(store).sign(
+                actor, signOptions->evaluation, *rtms, *vns, signOptions->reason);
+            if (!signedEvaluation) {
+                return ctx.fail(signedEvaluation.error());
+            }
+            if (ctx.json) {
+                ctx.out << eligibility::toJson(*signedEvaluation).dump(2) << '\n';
+            } else {
+                printStored(ctx.out, *signedEvaluation);
+            }
+            return ctx.ok();
+        });
+    });
+
+    auto showMrn = std::make_shared<std::string>();
+    auto* showCmd =
+        group->add_subcommand("show", "A patient's evaluations and signatures, newest first");
+    showCmd->add_option("--mrn", *showMrn, "The patient's MRN")->required();
+    ctx.on(showCmd, [&ctx, showMrn] {
+        return withSignedIn(ctx, [&](store::Store& store, const records::Actor& actor) {
+            auto history = eligibility::EligibilityService(store).history(actor, *showMrn);
+            if (!history) {
+                return ctx.fail(history.error());
+            }
+            if (ctx.json) {
+                json array = json::array();
+                for (const auto& e : *history) {
+                    array.push_back(eligibility::toJson(e));
+                }
+                ctx.out << array.dump(2) << '\n';
+            } else if (history->empty()) {
+                ctx.out << "no eligibility evaluations for " << *showMrn << "\n";
+            } else {
+                for (const auto& e : *history) {
+                    printStored(ctx.out, e);
+                }
+            }
+            return ctx.ok();
+        });
     });
 
     struct Rules {

@@ -49,7 +49,8 @@ int initDatabase(Context& ctx, const std::string& login, const std::string& name
     }
     if (*any) {
         if (ctx.json) {
-            ctx.out << json{{"database", store->path().string()}, {"created_admin", nullptr}}.dump(2)
+            ctx.out << json{{"database", store->path().string()}, {"created_admin", nullptr}}.dump(
+                           2)
                     << '\n';
         } else {
             ctx.out << "database " << store->path().string() << " is ready; it has users already\n";
@@ -113,8 +114,9 @@ void registerRecordCommands(CLI::App& app, Context& ctx) {
     // init
     auto admin = std::make_shared<std::pair<std::string, std::string>>("admin", "Administrator");
     auto* init = app.add_subcommand(
-        "init", "Create the database if missing, and its first administrator if it has no users "
-                "(password from $NEUROPLAN_PASSWORD, else generated and printed once)");
+        "init",
+        "Create the database if missing, and its first administrator if it has no users "
+        "(password from $NEUROPLAN_PASSWORD, else generated and printed once)");
     init->add_option("--admin", admin->first, "Login of the first administrator")
         ->capture_default_str();
     init->add_option("--display-name", admin->second, "Display name of the first administrator")
@@ -197,8 +199,9 @@ void registerRecordCommands(CLI::App& app, Context& ctx) {
     };
     auto newUser = std::make_shared<UserAdd>();
     auto* userAdd = user->add_subcommand(
-        "add", "Create a user; the password comes from $NEUROPLAN_NEW_PASSWORD, the terminal, "
-               "or --generate-password");
+        "add",
+        "Create a user; the password comes from $NEUROPLAN_NEW_PASSWORD, the terminal, "
+        "or --generate-password");
     userAdd->add_option("--login", newUser->user.login, "Login name")->required();
     userAdd->add_option("--display-name", newUser->user.displayName, "Name shown in records")
         ->required();
@@ -231,8 +234,8 @@ void registerRecordCommands(CLI::App& app, Context& ctx) {
                 }
                 ctx.out << result.dump(2) << '\n';
             } else {
-                ctx.out << "created " << records::toString(created->role) << " '"
-                        << created->login << "'";
+                ctx.out << "created " << records::toString(created->role) << " '" << created->login
+                        << "'";
                 if (newUser->generate) {
                     ctx.out << " with password: " << account.password << " (shown once)";
                 }
@@ -256,8 +259,8 @@ void registerRecordCommands(CLI::App& app, Context& ctx) {
                                      {"role", records::toString(u.role)},
                                      {"active", u.active}});
                 } else {
-                    ctx.out << u.login << "  " << records::toString(u.role) << "  "
-                            << u.displayName << (u.active ? "" : "  (inactive)") << '\n';
+                    ctx.out << u.login << "  " << records::toString(u.role) << "  " << u.displayName
+                            << (u.active ? "" : "  (inactive)") << '\n';
                 }
             }
             if (ctx.json) {

@@ -90,9 +90,9 @@ Status require(const Actor& actor, Permission permission) {
     if (roleAllows(actor.role, permission)) {
         return {};
     }
-    return makeError(ErrorCode::PermissionDenied, "role",
-                     std::string("a ") + toString(actor.role) + " may not " + toString(permission) +
-                         " (user '" + actor.login + "')");
+    return makeError(ErrorCode::PermissionDenied, "",
+                     "user '" + actor.login + "' (" + toString(actor.role) + ") may not " +
+                         toString(permission));
 }
 
 Result<std::string> hashPassword(std::string_view password) {

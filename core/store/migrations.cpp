@@ -56,6 +56,46 @@ CREATE TABLE patients (
 );
 CREATE INDEX patients_by_name ON patients (family_name, given_name);
 )sql"},
+    Migration{3, "eligibility evaluations and physician signatures", R"sql(
+-- One row per evaluation; a new evaluation supersedes the patient's earlier ones.
+CREATE TABLE eligibility_evaluations (
+    id                INTEGER PRIMARY KEY,
+    patient_id        INTEGER NOT NULL REFERENCES patients (id),
+    evaluated_utc     TEXT NOT NULL,
+    evaluated_by      INTEGER NOT NULL REFERENCES users (id),
+    rule_set_id       TEXT NOT NULL,
+    rule_set_version  TEXT NOT NULL,
+    case_json         TEXT NOT NULL,
+    result_json       TEXT NOT NULL,
+    refractory_status TEXT NOT NULL,
+    rtms_decision     TEXT NOT NULL,
+    vns_decision      TEXT NOT NULL
+);
+CREATE INDEX eligibility_by_patient ON eligibility_evaluations (patient_id, id);
+
+-- A physician's signature on one evaluation; a reason is required where it differs.
+CREATE TABLE eligibility_signatures (
+    id            INTEGER PRIMARY KEY,
+    evaluation_id INTEGER NOT NULL UNIQUE REFERENCES eligibility_evaluations (id),
+    physician_id  INTEGER NOT NULL REFERENCES users (id),
+    signed_utc    TEXT NOT NULL,
+    rtms_decision TEXT NOT NULL CHECK (rtms_decision IN ('eligible', 'needs_review', 'not_eligible')),
+    vns_decision  TEXT NOT NULL CHECK (vns_decision IN ('eligible', 'needs_review', 'not_eligible')),
+    differs       INTEGER NOT NULL CHECK (differs IN (0, 1)),
+    reason        TEXT,
+    CHECK (differs = 0 OR length(trim(coalesce(reason, ''))) > 0)
+);
+
+-- Evaluations and signatures are records of what was decided: never changed, never removed.
+CREATE TRIGGER eligibility_evaluations_no_update BEFORE UPDATE ON eligibility_evaluations
+BEGIN SELECT RAISE(ABORT, 'eligibility evaluations are immutable'); END;
+CREATE TRIGGER eligibility_evaluations_no_delete BEFORE DELETE ON eligibility_evaluations
+BEGIN SELECT RAISE(ABORT, 'eligibility evaluations are immutable'); END;
+CREATE TRIGGER eligibility_signatures_no_update BEFORE UPDATE ON eligibility_signatures
+BEGIN SELECT RAISE(ABORT, 'signed eligibility decisions are immutable'); END;
+CREATE TRIGGER eligibility_signatures_no_delete BEFORE DELETE ON eligibility_signatures
+BEGIN SELECT RAISE(ABORT, 'signed eligibility decisions are immutable'); END;
+)sql"},
 };
 
 }  // namespace
