@@ -14,6 +14,7 @@
 #include <QVBoxLayout>
 
 #include "dialogs.h"
+#include "eligibilityview.h"
 #include "patienttablemodel.h"
 
 namespace neuroplan::gui {
@@ -28,6 +29,7 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
       m_patientView(new QTableView),
       m_search(new QLineEdit),
       m_tabs(new QTabWidget(this)),
+      m_eligibility(new EligibilityView(store)),
       m_addPatient(new QAction(tr("&Add patient…"), this)),
       m_signIn(new QAction(tr("&Sign in…"), this)),
       m_signOut(new QAction(tr("Sign &out"), this)),
@@ -61,6 +63,11 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
     layout->addWidget(m_search);
     layout->addWidget(m_patientView);
     m_tabs->addTab(patientsPage, tr("Patients"));
+    m_tabs->addTab(m_eligibility, tr("Eligibility"));
+    connect(m_patientView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            &MainWindow::patientSelectionChanged);
+    connect(m_patientView, &QTableView::doubleClicked, this,
+            [this] { m_tabs->setCurrentWidget(m_eligibility); });
     setCentralWidget(m_tabs);
 
     m_addPatient->setShortcut(QKeySequence::New);
@@ -95,14 +102,35 @@ MainWindow::~MainWindow() = default;
 
 void MainWindow::signIn(const records::Actor& actor) {
     m_actor = actor;
+    m_eligibility->setActor(m_actor);
     updateState();
     refreshPatients();
 }
 
 void MainWindow::signOut() {
     m_actor.reset();
+    m_eligibility->setActor(m_actor);
     m_patients->setPatients({});
     updateState();
+}
+
+void MainWindow::patientSelectionChanged() {
+    const QModelIndex current = m_patientView->selectionModel()->currentIndex();
+    const records::Patient* patient =
+        current.isValid() ? m_patients->patientAt(m_filter->mapToSource(current).row()) : nullptr;
+    m_eligibility->showPatient(patient ? QString::fromStdString(patient->mrn) : QString());
+}
+
+bool MainWindow::selectPatient(const QString& mrn) {
+    for (int row = 0; row < m_filter->rowCount(); ++row) {
+        const QModelIndex index = m_filter->index(row, PatientTableModel::Mrn);
+        if (index.data().toString() == mrn) {
+            m_patientView->selectionModel()->setCurrentIndex(
+                index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+            return true;
+        }
+    }
+    return false;
 }
 
 void MainWindow::promptSignIn() {
@@ -144,7 +172,14 @@ void MainWindow::refreshPatients() {
         QMessageBox::warning(this, tr("Patients"), describeError(patients.error()));
         return;
     }
+    const QModelIndex current = m_patientView->selectionModel()->currentIndex();
+    const QString selected =
+        current.isValid() ? m_filter->index(current.row(), PatientTableModel::Mrn).data().toString()
+                          : QString();
     m_patients->setPatients(std::move(patients).value());
+    if (selected.isEmpty() || !selectPatient(selected)) {
+        patientSelectionChanged();
+    }
 }
 
 void MainWindow::updateState() {

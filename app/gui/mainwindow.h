@@ -19,6 +19,7 @@ class QTabWidget;
 
 namespace neuroplan::gui {
 
+class EligibilityView;
 class PatientTableModel;
 
 class MainWindow : public QMainWindow {
@@ -37,6 +38,10 @@ class MainWindow : public QMainWindow {
     QAction* addPatientAction() const { return m_addPatient; }
     QLabel* databaseLabel() const { return m_databaseLabel; }
     QLabel* userLabel() const { return m_userLabel; }
+    EligibilityView* eligibilityView() const { return m_eligibility; }
+    QTabWidget* tabs() const { return m_tabs; }
+    /// Selects the patient in the list (and so in every per-patient view).
+    bool selectPatient(const QString& mrn);
 
   public slots:
     /// Opens the sign-in dialog (window-modal over the main window).
@@ -46,6 +51,7 @@ class MainWindow : public QMainWindow {
 
   private:
     void updateState();
+    void patientSelectionChanged();
 
     store::Store& m_store;
     records::UserService m_users;
@@ -57,6 +63,7 @@ class MainWindow : public QMainWindow {
     QTableView* m_patientView;
     QLineEdit* m_search;
     QTabWidget* m_tabs;
+    EligibilityView* m_eligibility;
     QAction* m_addPatient;
     QAction* m_signIn;
     QAction* m_signOut;

@@ -9,7 +9,13 @@
 #include <QTableView>
 #include <QTest>
 
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <fstream>
+#include <sstream>
+
 #include "dialogs.h"
+#include "eligibilityview.h"
 #include "mainwindow.h"
 #include "patienttablemodel.h"
 #include "support.h"
@@ -121,6 +127,76 @@ TEST(LoginDialog, RefusesAWrongPasswordAndAcceptsTheRightOne) {
     dialog.accept();
     EXPECT_EQ(dialog.result(), QDialog::Accepted);
     EXPECT_EQ(dialog.actor().role, records::Role::Physician);
+}
+
+nlohmann::json exampleCase(const char* name) {
+    std::ifstream in(std::string(NEUROPLAN_SOURCE_DIR) + "/docs/examples/cases/" + name);
+    std::stringstream text;
+    text << in.rdbuf();
+    return nlohmann::json::parse(text.str());
+}
+
+TEST(EligibilityView, ShowsFindingsAndLetsAPhysicianSign) {
+    TestClinic clinic;
+    ASSERT_TRUE(records::PatientService(*clinic.store)
+                    .add(clinic.technician, {"DEMO-001", "Example", "Erin", "1984-05-17", "female"})
+                    .ok());
+    MainWindow window(*clinic.store);
+    window.show();
+    EligibilityView* view = window.eligibilityView();
+    QAbstractItemModelTester findingsTester(view->findingsModel(),
+                                            QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QAbstractItemModelTester trialsTester(view->trialsModel(),
+                                          QAbstractItemModelTester::FailureReportingMode::Fatal);
+    window.signIn(clinic.technician);
+    ASSERT_TRUE(window.selectPatient("DEMO-001"));
+    EXPECT_TRUE(view->enterCaseButton()->isEnabled());
+    EXPECT_FALSE(view->signButton()->isEnabled());
+
+    auto stored = view->recordCase(exampleCase("rtms-eligible.json"));
+    ASSERT_TRUE(stored.ok()) << stored.error().describe();
+    EXPECT_TRUE(view->summaryLabel()->text().contains("eligible"));
+    EXPECT_EQ(view->trialsModel()->rowCount(), 3);
+    EXPECT_GT(view->findingsModel()->rowCount(), 2);
+    // Every finding names its source.
+    for (int row = 0; row < view->findingsModel()->rowCount(); ++row) {
+        EXPECT_FALSE(
+            view->findingsModel()->index(row, FindingsModel::Source).data().toString().isEmpty());
+    }
+    EXPECT_FALSE(view->signButton()->isEnabled()) << "a technician may not sign";
+
+    window.signOut();
+    window.signIn(clinic.physician);
+    ASSERT_TRUE(window.selectPatient("DEMO-001"));
+    ASSERT_TRUE(view->signButton()->isEnabled());
+    eligibility::EligibilityService service(*clinic.store);
+    SignDialog dialog(*view->current(), [&](eligibility::Decision r, eligibility::Decision v,
+                                            const std::string& reason) {
+        return service.sign(clinic.physician, view->current()->id, r, v, reason);
+    });
+    dialog.vnsCombo()->setCurrentIndex(
+        dialog.vnsCombo()->findData(static_cast<int>(eligibility::Decision::Eligible)));
+    dialog.accept();  // differs without a reason: refused, stays open
+    EXPECT_EQ(dialog.result(), QDialog::Rejected);
+    EXPECT_TRUE(dialog.errorLabel()->text().startsWith("reason:"));
+    QTest::keyClicks(dialog.reasonEdit(), "outside records show an adequate DBT course");
+    dialog.accept();
+    EXPECT_EQ(dialog.result(), QDialog::Accepted);
+    window.refreshPatients();
+    ASSERT_TRUE(view->current()->signature.has_value());
+    EXPECT_TRUE(view->current()->signature->differs);
+    EXPECT_FALSE(view->signButton()->isEnabled()) << "signed decisions are immutable";
+}
+
+TEST(CaseEditorDialog, NamesTheFieldOfAMalformedCase) {
+    CaseEditorDialog dialog("DEMO-001");
+    dialog.editor()->setPlainText(
+        R"({"evaluation_date": "2026-11-02", "trials": [{"type": "medication", "daily_dose_mg": -5}]})");
+    EXPECT_FALSE(dialog.document().has_value());
+    EXPECT_TRUE(dialog.statusLabel()->text().startsWith("trials[0].daily_dose_mg"))
+        << dialog.statusLabel()->text().toStdString();
+    dialog.editor()->setPlainText(R"({"evaluation_date": "2026-11-02"})");
+    EXPECT_TRUE(dialog.document().has_value());
 }
 
 }  // namespace
