@@ -17,26 +17,33 @@ namespace neuroplan::cli {
 
 namespace {
 
-/// A core field name as the option that carries it (birth_date -> --birth-date). Fields that
-/// are JSON paths inside a file (trials[1].weeks_at_dose) are printed as they are.
+/// A field that came from a command-line option, as that option (birth_date -> --birth-date).
+/// Any other field is a path inside an input file (evaluation_date, trials[1].weeks_at_dose) and
+/// is printed as it is.
 std::string optionForField(const std::string& field) {
-    static const std::map<std::string, std::string> kOverrides = {
+    static const std::map<std::string, std::string> kOptions = {
+        {"mrn", "--mrn"},
         {"family_name", "--family"},
         {"given_name", "--given"},
+        {"birth_date", "--birth-date"},
+        {"sex", "--sex"},
+        {"login", "--login"},
+        {"display_name", "--display-name"},
+        {"role", "--role"},
+        {"password", "--password (NEUROPLAN_PASSWORD)"},
+        {"user", "--user"},
+        {"db", "--db"},
+        {"rules", "--rules"},
+        {"evaluation", "--evaluation"},
+        {"rtms", "--rtms"},
+        {"vns", "--vns"},
+        {"reason", "--reason"},
+        {"template", "--template"},
+        {"case", "CASE"},
+        {"protocol", "FILE"},
     };
-    if (field.empty() || field.find_first_of(".[") != std::string::npos) {
-        return field;
-    }
-    if (auto it = kOverrides.find(field); it != kOverrides.end()) {
-        return it->second;
-    }
-    std::string option = "--" + field;
-    for (char& c : option) {
-        if (c == '_') {
-            c = '-';
-        }
-    }
-    return option;
+    const auto it = kOptions.find(field);
+    return it == kOptions.end() ? field : it->second;
 }
 
 int exitCodeFor(ErrorCode code) {
@@ -158,6 +165,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
 
     registerRecordCommands(app, ctx);
     registerEligibilityCommands(app, ctx);
+    registerProtocolCommands(app, ctx);
 
     try {
         app.parse(argc, argv);

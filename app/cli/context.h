@@ -65,5 +65,6 @@ Result<std::string> readTextFile(const std::string& path, std::string_view field
 
 void registerRecordCommands(CLI::App& app, Context& ctx);
 void registerEligibilityCommands(CLI::App& app, Context& ctx);
+void registerProtocolCommands(CLI::App& app, Context& ctx);
 
 }  // namespace neuroplan::cli

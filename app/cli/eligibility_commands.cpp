@@ -21,7 +21,7 @@ Result<eligibility::RuleSet> loadRules(const std::string& path) {
     }
     auto text = readTextFile(path, "rules");
     NP_TRY(text);
-    auto rules = eligibility::RuleSet::fromText(*text, path);
+    auto rules = eligibility::RuleSet::fromClinicCopy(*text, path);
     if (!rules) {
         const Error& e = rules.error();
         return makeError(ErrorCode::InvalidInput, "rules",

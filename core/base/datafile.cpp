@@ -82,7 +82,10 @@ Result<Sourced<double>> DataFile::number(const JsonObject& parent, std::string_v
         return makeError(ErrorCode::InvalidInput, object->pathOf("value"),
                          "outside the range this value may be set to");
     }
-    return Sourced<double>{*value, *from, unit->value_or("")};
+    Sourced<double> result{*value, *from, unit->value_or("")};
+    result.allowedMin = allowedMin->value_or(-1e300);
+    result.allowedMax = allowedMax->value_or(1e300);
+    return result;
 }
 
 }  // namespace neuroplan

@@ -36,10 +36,12 @@ struct Sourced {
     T value{};
     Provenance from;
     std::string unit;
+    double allowedMin = -1e300;  ///< the range a clinic may set the value to
+    double allowedMax = 1e300;
 };
 
 class DataFile {
-public:
+  public:
     /// Parses and checks the envelope: format, the expected kind, id, version and sources.
     static Result<DataFile> parse(std::string_view text, std::string_view origin,
                                   std::string_view expectedKind);
@@ -56,7 +58,7 @@ public:
     Result<Sourced<double>> number(const JsonObject& parent, std::string_view key,
                                    double min = 0.0) const;
 
-private:
+  private:
     DataFile() = default;
     nlohmann::json m_root;
     std::string m_id;

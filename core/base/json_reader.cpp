@@ -1,6 +1,7 @@
 #include "base/json_reader.h"
 
 #include <cmath>
+#include <limits>
 
 namespace neuroplan {
 
@@ -77,11 +78,13 @@ const json* JsonObject::find(std::string_view key) const {
     return &*it;
 }
 
-bool JsonObject::has(std::string_view key) const { return find(key) != nullptr; }
+bool JsonObject::has(std::string_view key) const {
+    return find(key) != nullptr;
+}
 
 Error JsonObject::wrongType(std::string_view key, std::string_view expected) const {
-    return invalid(pathOf(key), "expected " + std::string(expected) + ", got " +
-                                    jsonTypeName(*find(key)));
+    return invalid(pathOf(key),
+                   "expected " + std::string(expected) + ", got " + jsonTypeName(*find(key)));
 }
 
 Status JsonObject::allowOnly(std::initializer_list<std::string_view> known) const {
@@ -133,8 +136,7 @@ Result<std::optional<std::string>> JsonObject::optionalEnum(
             return *value;
         }
     }
-    return invalid(pathOf(key),
-                   "'" + **value + "' is not one of " + joinAllowed(allowed));
+    return invalid(pathOf(key), "'" + **value + "' is not one of " + joinAllowed(allowed));
 }
 
 Result<std::optional<bool>> JsonObject::optionalBool(std::string_view key) const {
@@ -194,6 +196,11 @@ Result<std::optional<long long>> JsonObject::optionalInteger(std::string_view ke
             }
         }
         return wrongType(key, "a whole number");
+    }
+    if (value->is_number_unsigned() &&
+        value->get<unsigned long long>() >
+            static_cast<unsigned long long>(std::numeric_limits<long long>::max())) {
+        return invalid(pathOf(key), "is too large");
     }
     const long long number = value->get<long long>();
     if (number < min) {

@@ -19,7 +19,7 @@ Result<nlohmann::json> parseJsonText(std::string_view text, std::string_view ori
 
 /// A JSON object at a known path, read one member at a time with type checks.
 class JsonObject {
-public:
+  public:
     /// Fails unless `value` is an object.
     static Result<JsonObject> at(const nlohmann::json& value, std::string path);
 
@@ -35,8 +35,8 @@ public:
     Result<std::optional<std::string>> optionalString(std::string_view key) const;
     Result<std::string> requiredString(std::string_view key) const;
     /// A string that must be one of `allowed`; the error lists them.
-    Result<std::optional<std::string>> optionalEnum(std::string_view key,
-                                                    std::span<const std::string_view> allowed) const;
+    Result<std::optional<std::string>> optionalEnum(
+        std::string_view key, std::span<const std::string_view> allowed) const;
     Result<std::optional<bool>> optionalBool(std::string_view key) const;
     /// A finite number >= `min`.
     Result<std::optional<double>> optionalNumber(std::string_view key, double min) const;
@@ -48,7 +48,7 @@ public:
     /// An array (possibly empty); absent gives an empty array.
     Result<const nlohmann::json*> optionalArray(std::string_view key) const;
 
-private:
+  private:
     JsonObject(const nlohmann::json* value, std::string path)
         : m_value(value), m_path(std::move(path)) {}
     Error wrongType(std::string_view key, std::string_view expected) const;

@@ -1,6 +1,7 @@
 #include "eligibility/case.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "base/json_reader.h"
 #include "scales/instruments.h"
@@ -11,9 +12,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 4> kDiagnoses{
-    "generalized_anxiety_disorder", "panic_disorder", "social_anxiety_disorder",
-    "other_anxiety_disorder"};
+constexpr std::array<std::string_view, 4> kDiagnoses{"generalized_anxiety_disorder",
+                                                     "panic_disorder", "social_anxiety_disorder",
+                                                     "other_anxiety_disorder"};
 constexpr std::array<std::string_view, 4> kSexes{"female", "male", "other", "unknown"};
 constexpr std::array<std::string_view, 3> kTrialTypes{"medication", "psychotherapy",
                                                       "neuromodulation"};
@@ -23,11 +24,10 @@ constexpr std::array<std::string_view, 4> kExposureAdherence{"good", "partial", 
                                                              "not_applicable"};
 constexpr std::array<std::string_view, 6> kStopReasons{
     "ongoing", "completed", "ineffective", "side_effects", "patient_choice", "other"};
-constexpr std::array<std::string_view, 4> kPsychotherapies{"cbt", "dbt", "trauma_focused",
-                                                           "other"};
+constexpr std::array<std::string_view, 4> kPsychotherapies{"cbt", "dbt", "trauma_focused", "other"};
 constexpr std::array<std::string_view, 2> kNeuromodulation{"rtms", "vns"};
-constexpr std::array<std::string_view, 4> kOutcomes{"no_response", "partial_response",
-                                                    "response", "remission"};
+constexpr std::array<std::string_view, 4> kOutcomes{"no_response", "partial_response", "response",
+                                                    "remission"};
 constexpr std::array<std::string_view, 4> kComorbidityStates{"absent", "suspected", "present",
                                                              "not_assessed"};
 constexpr std::array<std::string_view, 3> kWorkupStates{"normal", "abnormal", "not_done"};
@@ -120,6 +120,8 @@ Result<ScaleScore> parseScale(const json& value, const std::string& path) {
     auto object = JsonObject::at(value, path);
     NP_TRY(object);
     NP_TRY(object->allowOnly({"instrument", "date", "items", "total", "note"}));
+    auto scaleNote = object->optionalString("note");
+    NP_TRY(scaleNote);
     auto id = object->requiredString("instrument");
     NP_TRY(id);
     const scales::Instrument* instrument = scales::InstrumentCatalog::builtIn().find(*id);
@@ -149,13 +151,16 @@ Result<ScaleScore> parseScale(const json& value, const std::string& path) {
     if (hasItems) {
         std::vector<long long> values;
         for (std::size_t i = 0; i < (*items)->size(); ++i) {
-            const json& item = (**items)[i];
-            if (!item.is_number_integer() && !item.is_number_unsigned()) {
-                return makeError(ErrorCode::InvalidInput, indexPath(object->pathOf("items"), i),
-                                 std::string("expected a whole number, got ") +
-                                     jsonTypeName(item));
+            // Read each item with the same whole-number rule as every other integer.
+            const json wrapped = json{{"item", (**items)[i]}};
+            auto holder = JsonObject::at(wrapped, "");
+            auto item = holder->optionalInteger("item", std::numeric_limits<long long>::min());
+            if (!item || !*item) {
+                return makeError(
+                    ErrorCode::InvalidInput, indexPath(object->pathOf("items"), i),
+                    std::string("expected a whole number, got ") + jsonTypeName((**items)[i]));
             }
-            values.push_back(item.get<long long>());
+            values.push_back(**item);
         }
         auto scored = scales::scoreItems(*instrument, values, object->pathOf("items"));
         NP_TRY(scored);
@@ -223,6 +228,10 @@ Result<Case> parseCase(const json& document) {
                            "scales", "comorbidities", "medical_workup", "pharmacogenomics",
                            "rtms_screening", "vns_screening"}));
     Case result;
+    for (const char* key : {"$schema", "note"}) {
+        auto text = top->optionalString(key);
+        NP_TRY(text);
+    }
 
     auto patient = top->optionalObject("patient");
     NP_TRY(patient);

@@ -22,14 +22,19 @@ namespace neuroplan::eligibility {
 /// The screening items a case may answer, fixed by the case format. The rule set decides which
 /// of them block, which need review.
 inline constexpr std::array<std::string_view, 10> kRtmsScreeningItems{
-    "metal_in_head",          "cochlear_implant",
-    "implanted_neurostimulator", "cardiac_pacemaker_or_icd",
-    "medication_pump",        "epilepsy_or_seizure_history",
-    "seizure_threshold_lowering_medication", "pregnancy",
-    "head_injury_or_brain_lesion", "sleep_deprivation_or_withdrawal"};
+    "metal_in_head",
+    "cochlear_implant",
+    "implanted_neurostimulator",
+    "cardiac_pacemaker_or_icd",
+    "medication_pump",
+    "epilepsy_or_seizure_history",
+    "seizure_threshold_lowering_medication",
+    "pregnancy",
+    "head_injury_or_brain_lesion",
+    "sleep_deprivation_or_withdrawal"};
 inline constexpr std::array<std::string_view, 8> kVnsScreeningItems{
-    "prior_cervical_vagotomy", "diathermy_planned", "cardiac_arrhythmia",
-    "obstructive_sleep_apnea", "dysphagia", "hoarseness_or_vocal_cord_disorder",
+    "prior_cervical_vagotomy",   "diathermy_planned", "cardiac_arrhythmia",
+    "obstructive_sleep_apnea",   "dysphagia",         "hoarseness_or_vocal_cord_disorder",
     "chronic_pulmonary_disease", "surgical_clearance"};
 inline constexpr std::array<std::string_view, 3> kComorbidityItems{
     "bipolar_disorder", "substance_use_disorder", "chronic_pain"};
@@ -70,7 +75,7 @@ struct Case {
     std::map<std::string, std::string, std::less<>> comorbidities;  ///< absent = not given
     std::map<std::string, std::string, std::less<>> workup;
     std::map<std::string, std::string, std::less<>> pharmacogenomics;  ///< gene -> phenotype
-    std::map<std::string, bool, std::less<>> rtmsScreening;  ///< absent = unknown
+    std::map<std::string, bool, std::less<>> rtmsScreening;            ///< absent = unknown
     std::map<std::string, bool, std::less<>> vnsScreening;
 };
 

@@ -98,8 +98,8 @@ std::string describeTrial(const Trial& t) {
         text += t.weeksAtDose ? " for " + number(*t.weeksAtDose) + " weeks" : ", duration unknown";
     } else {
         text = t.modality.value_or(t.type);
-        text += t.sessions ? ", " + plural(*t.sessions, "session", "sessions")
-                           : ", sessions unknown";
+        text +=
+            t.sessions ? ", " + plural(*t.sessions, "session", "sessions") : ", sessions unknown";
     }
     if (t.outcome) {
         text += ", " + *t.outcome;
@@ -109,7 +109,7 @@ std::string describeTrial(const Trial& t) {
 
 /// Collects the findings of one modality and derives its decision.
 class Findings {
-public:
+  public:
     void add(std::string rule, Effect effect, std::string message, const Provenance& from) {
         m_list.push_back({std::move(rule), effect, std::move(message), describeSource(from)});
     }
@@ -131,18 +131,19 @@ public:
         return result;
     }
 
-private:
+  private:
     std::vector<Finding> m_list;
 };
 
 class Evaluator {
-public:
+  public:
     Evaluator(const Case& input, const RuleSet& rules) : m_case(input), m_rules(rules) {}
 
     Evaluation run() {
         Evaluation result;
         result.ruleSetId = m_rules.id;
-        result.ruleSetVersion = m_rules.version;
+        result.ruleSetVersion = m_rules.storedVersion();
+        result.ruleSetDigest = m_rules.digest;
         result.evaluationDate = m_case.evaluationDate;
         result.patientId = m_case.patientId;
         result.ageYears = m_age = age();
@@ -160,7 +161,7 @@ public:
         return result;
     }
 
-private:
+  private:
     // ---- trials -------------------------------------------------------------------------
     TrialAssessment assess(const Trial& trial, int index) const {
         TrialAssessment a;
@@ -186,8 +187,8 @@ private:
             if (!trial.outcome) {
                 unassessable("outcome not given");
             }
-            a.details.push_back({"note", "the adequacy of a neuromodulation course is not judged",
-                                 ""});
+            a.details.push_back(
+                {"note", "the adequacy of a neuromodulation course is not judged", ""});
         }
         if (!a.assessable) {
             a.reasons = {"unassessable"};
@@ -210,27 +211,30 @@ private:
         if (trial.role == "augmentation") {
             a.category = TrialCategory::Augmentation;
             a.firstLine = false;
-        } else if (drug != nullptr) {
-            a.category = drug->firstLine ? TrialCategory::FirstLine : TrialCategory::Other;
-            a.firstLine = drug->firstLine;
+        } else {
+            // First-line agents are the catalog's SSRIs and SNRIs: an agent the catalog does not
+            // list is not one of them.
+            a.category = drug != nullptr && drug->firstLine ? TrialCategory::FirstLine
+                                                            : TrialCategory::Other;
+            a.firstLine = drug != nullptr && drug->firstLine;
         }
+        // What is missing, and what is already known to disqualify the trial: a trial that is
+        // short, poorly taken or under-dosed is inadequate whatever the missing values are.
+        std::vector<std::string> missing;
         if (!trial.agent) {
-            unassessable("agent not given");
+            missing.push_back("agent not given");
         } else if (drug == nullptr) {
-            unassessable("'" + *trial.agent + "' is not in the drug catalog of " +
-                         m_rules.label() + "; its minimum therapeutic dose is unknown");
+            missing.push_back("'" + *trial.agent + "' is not in the drug catalog of " +
+                              m_rules.label() + "; its minimum therapeutic dose is unknown");
         }
         if (!trial.dailyDoseMg) {
-            unassessable("daily_dose_mg not given");
+            missing.push_back("daily_dose_mg not given");
         }
         if (!trial.weeksAtDose) {
-            unassessable("weeks_at_dose not given");
+            missing.push_back("weeks_at_dose not given");
         }
         if (!trial.outcome) {
-            unassessable("outcome not given");
-        }
-        if (!a.assessable) {
-            return;
+            missing.push_back("outcome not given");
         }
         const auto reason = [&](const char* code, std::string message, const Provenance& from) {
             if (std::find(a.reasons.begin(), a.reasons.end(), code) == a.reasons.end()) {
@@ -239,20 +243,22 @@ private:
             a.details.push_back({code, std::move(message), describeSource(from)});
         };
         const double minWeeks = m_rules.minWeeksAtDose.value;
-        if (*trial.dailyDoseMg < drug->minTherapeuticMg.value) {
+        if (drug != nullptr && trial.dailyDoseMg &&
+            *trial.dailyDoseMg < drug->minTherapeuticMg.value) {
             reason("subtherapeutic_dose",
                    *trial.agent + " " + number(*trial.dailyDoseMg) +
                        " mg/day is below the minimum therapeutic dose of " +
                        number(drug->minTherapeuticMg.value) + " mg/day",
                    drug->minTherapeuticMg.from);
         }
-        if (*trial.weeksAtDose < minWeeks) {
+        if (trial.weeksAtDose && *trial.weeksAtDose < minWeeks) {
             reason("short_duration",
                    number(*trial.weeksAtDose) + " weeks at that dose is less than the " +
                        number(minWeeks) + " weeks of an adequate trial",
                    m_rules.minWeeksAtDose.from);
         }
-        if (trial.stopReason == "side_effects" && *trial.weeksAtDose < minWeeks) {
+        if (trial.stopReason == "side_effects" && trial.weeksAtDose &&
+            *trial.weeksAtDose < minWeeks) {
             reason("early_stop_side_effects",
                    "stopped for side effects after " + number(*trial.weeksAtDose) +
                        " weeks, before an adequate trial",
@@ -261,7 +267,8 @@ private:
         if (trial.adherence == "poor") {
             reason("poor_adherence", "adherence was poor", m_rules.minWeeksAtDose.from);
         }
-        for (const PgxRule& rule : m_rules.pharmacogenomics) {
+        for (const PgxRule& rule :
+             trial.agent ? m_rules.pharmacogenomics : std::vector<PgxRule>{}) {
             if (std::find(rule.agents.begin(), rule.agents.end(), *trial.agent) ==
                 rule.agents.end()) {
                 continue;
@@ -276,18 +283,33 @@ private:
                        who + ": CPIC advises to " + rule.advice + " (" + rule.strength +
                            "); the failure may be pharmacokinetic, not true resistance",
                        rule.from);
-            } else if (rule.effect == "accumulation" && trial.stopReason == "side_effects") {
+            } else if (rule.effect == "accumulation" && trial.stopReason == "side_effects" &&
+                       trial.weeksAtDose && *trial.weeksAtDose < minWeeks) {
+                // Beside early_stop_side_effects only: a late stop after an adequate trial is
+                // not explained by accumulation.
                 reason("pharmacokinetic",
-                       who + ": the drug may have accumulated; CPIC advises " + rule.advice +
-                           " (" + rule.strength + ")",
+                       who + ": the drug may have accumulated; CPIC advises " + rule.advice + " (" +
+                           rule.strength + ")",
                        rule.from);
             }
         }
+        if (!missing.empty()) {
+            if (a.reasons.empty()) {
+                for (auto& why : missing) {
+                    unassessable(std::move(why));
+                }
+                return;
+            }
+            for (auto& why : missing) {  // inadequate already; note the gaps
+                a.details.push_back({"note", std::move(why), ""});
+            }
+            return;
+        }
         if (drug->minTherapeuticMg.from.confidence == "R") {
-            a.details.push_back({"note",
-                                 "the minimum dose of " + *trial.agent +
-                                     " is an unconfirmed value (confidence R)",
-                                 describeSource(drug->minTherapeuticMg.from)});
+            a.details.push_back(
+                {"note",
+                 "the minimum dose of " + *trial.agent + " is an unconfirmed value (confidence R)",
+                 describeSource(drug->minTherapeuticMg.from)});
         }
     }
 
@@ -305,17 +327,8 @@ private:
                              : TrialCategory::Other;
             a.firstLine = false;
         }
-        if (!trial.sessions) {
-            unassessable("sessions not given");
-        }
-        if (!trial.outcome) {
-            unassessable("outcome not given");
-        }
-        if (!a.assessable) {
-            return;
-        }
         const double minSessions = m_rules.minPsychotherapySessions.value;
-        if (static_cast<double>(*trial.sessions) < minSessions) {
+        if (trial.sessions && static_cast<double>(*trial.sessions) < minSessions) {
             a.reasons.push_back("incomplete_therapy");
             a.details.push_back({"incomplete_therapy",
                                  plural(*trial.sessions, "session", "sessions") +
@@ -328,6 +341,17 @@ private:
             a.details.push_back({"poor_adherence",
                                  "exposure work was avoided (poor exposure adherence)",
                                  describeSource(m_rules.firstLinePsychotherapies.from)});
+        }
+        for (const char* gap : {"sessions", "outcome"}) {
+            const bool absent = gap == std::string("sessions") ? !trial.sessions : !trial.outcome;
+            if (!absent) {
+                continue;
+            }
+            if (a.reasons.empty()) {
+                unassessable(std::string(gap) + " not given");
+            } else {
+                a.details.push_back({"note", std::string(gap) + " not given", ""});
+            }
         }
     }
 
@@ -376,11 +400,12 @@ private:
                       from);
                 break;
             case RefractoryStatus::PseudoResistant:
-                f.add("refractory.status", Effect::Blocks,
-                      "pseudo-resistant: " + plural(m_failedAny, "failed first-line trial",
-                                                    "failed first-line trials") +
-                          ", but only " + counts + "; optimise treatment first",
-                      from);
+                f.add(
+                    "refractory.status", Effect::Blocks,
+                    "pseudo-resistant: " +
+                        plural(m_failedAny, "failed first-line trial", "failed first-line trials") +
+                        ", but only " + counts + "; optimise treatment first",
+                    from);
                 break;
             case RefractoryStatus::NotRefractory:
                 f.add("refractory.status", Effect::Blocks, "not refractory: " + counts, from);
@@ -415,6 +440,17 @@ private:
     /// Blocks below the modality's threshold; review when no score is current.
     void severityFinding(Findings& f, bool vns) const {
         const std::string window = number(m_rules.lookbackDays.value) + " days";
+        int later = 0;
+        for (const auto& s : m_case.scales) {
+            later += s.date > m_case.evaluationDate ? 1 : 0;
+        }
+        if (later > 0) {
+            f.add("severity.current", Effect::Info,
+                  plural(later, "scale dated after the evaluation was",
+                         "scales dated after the evaluation were") +
+                      " not used",
+                  m_rules.lookbackDays.from);
+        }
         if (m_severity->empty()) {
             f.add("severity.current", Effect::Review,
                   "no GAD-7 or HAM-A score in the " + window + " before the evaluation",
@@ -439,9 +475,8 @@ private:
             f.add("severity.current", Effect::Info, score + " meets the threshold (" + need + ")",
                   threshold->from);
         } else {
-            f.add("severity.current", Effect::Blocks, score + " is below the threshold (" + need +
-                                                          ")",
-                  threshold->from);
+            f.add("severity.current", Effect::Blocks,
+                  score + " is below the threshold (" + need + ")", threshold->from);
         }
     }
 
@@ -466,7 +501,7 @@ private:
                   m_rules.minimumAgeYears.from);
         } else if (*m_age < minimum) {
             f.add("age.minimum", whenMinor,
-                  "age " + std::to_string(*m_age) + " is below " + number(minimum), 
+                  "age " + std::to_string(*m_age) + " is below " + number(minimum),
                   m_rules.minimumAgeYears.from);
         }
     }
@@ -474,7 +509,7 @@ private:
     void diagnosisFinding(Findings& f) const {
         if (!m_case.diagnosis) {
             f.add("diagnosis.given", Effect::Review, "no anxiety diagnosis given",
-                  m_rules.rtmsOnLabel.from);
+                  m_rules.refractoryMinAdequateFailed.from);
         }
     }
 
@@ -490,8 +525,8 @@ private:
         }
         for (const ComorbidityRule& rule : m_rules.comorbidities) {
             const auto it = m_case.comorbidities.find(rule.item);
-            const std::string state = it == m_case.comorbidities.end() ? "not_assessed"
-                                                                       : it->second;
+            const std::string state =
+                it == m_case.comorbidities.end() ? "not_assessed" : it->second;
             if (std::find(rule.reviewWhen.begin(), rule.reviewWhen.end(), state) !=
                 rule.reviewWhen.end()) {
                 f.add("comorbidity." + rule.item, Effect::Review, rule.label + ": " + state,
@@ -503,9 +538,8 @@ private:
     /// True items produce `effect`; each unknown one a review (or, when `unknownReviews` is
     /// false, one info finding listing them).
     void screening(Findings& f, const std::vector<ScreeningItem>& items,
-                   const std::map<std::string, bool, std::less<>>& answers,
-                   const std::string& rule, Effect effect, bool unknownReviews,
-                   const std::string& unknownRule) const {
+                   const std::map<std::string, bool, std::less<>>& answers, const std::string& rule,
+                   Effect effect, bool unknownReviews, const std::string& unknownRule) const {
         std::vector<std::string> unknown;
         for (const ScreeningItem& item : items) {
             const auto it = answers.find(item.item);
@@ -557,8 +591,8 @@ private:
         const auto cleared = m_case.vnsScreening.find(clearance.item);
         if (cleared == m_case.vnsScreening.end() || !cleared->second) {
             f.add("vns.surgical_clearance", Effect::Review,
-                  clearance.label + (cleared == m_case.vnsScreening.end() ? ": not recorded"
-                                                                          : ": not given"),
+                  clearance.label +
+                      (cleared == m_case.vnsScreening.end() ? ": not recorded" : ": not given"),
                   clearance.from);
         }
         workupAndComorbidity(f);
@@ -573,26 +607,32 @@ private:
         int specialized = 0;
         int rtmsCourses = 0;
         int openAugmentation = 0;
-        int openSecond = 0;
+        int openSpecialized = 0;
+        int openRtms = 0;
         for (std::size_t i = 0; i < m_trials->size(); ++i) {
             const TrialAssessment& t = (*m_trials)[i];
             const Trial& trial = m_case.trials[i];
-            const bool open = !t.assessable && t.failed != false;
+            const int open = !t.assessable && t.failed != false ? 1 : 0;
+            const int counts = t.adequate == true && t.failed == true ? 1 : 0;
             if (t.category == TrialCategory::Augmentation) {
-                augmentation += t.adequate == true && t.failed == true;
+                augmentation += counts;
                 openAugmentation += open;
             } else if (t.category == TrialCategory::Specialized) {
-                specialized += t.adequate == true && t.failed == true;
-                openSecond += open;
-            } else if (t.category == TrialCategory::Neuromodulation &&
-                       trial.modality == "rtms") {
-                rtmsCourses += t.failed == true;
-                openSecond += open;
+                specialized += counts;
+                openSpecialized += open;
+            } else if (t.category == TrialCategory::Neuromodulation && trial.modality == "rtms") {
+                rtmsCourses += t.failed == true ? 1 : 0;
+                openRtms += open;
             }
         }
-        const bool augmentationDone = augmentation >= m_rules.ladderAugmentation.value;
-        const bool secondDone = specialized >= m_rules.ladderSpecialized.value ||
-                                rtmsCourses >= m_rules.ladderRtms.value;
+        const double needAugmentation = m_rules.ladderAugmentation.value;
+        const double needSpecialized = m_rules.ladderSpecialized.value;
+        const double needRtms = m_rules.ladderRtms.value;
+        const bool complete = augmentation >= needAugmentation &&
+                              (specialized >= needSpecialized || rtmsCourses >= needRtms);
+        const bool couldComplete = augmentation + openAugmentation >= needAugmentation &&
+                                   (specialized + openSpecialized >= needSpecialized ||
+                                    rtmsCourses + openRtms >= needRtms);
         const std::string summary =
             plural(augmentation, "adequate failed augmentation trial",
                    "adequate failed augmentation trials") +
@@ -600,20 +640,22 @@ private:
             plural(specialized, "adequate failed DBT / trauma-focused therapy",
                    "adequate failed DBT / trauma-focused therapies") +
             ", " + plural(rtmsCourses, "failed rTMS course", "failed rTMS courses");
+        const std::string need = "VNS needs " + number(needAugmentation) +
+                                 " adequate failed augmentation, and " + number(needSpecialized) +
+                                 " adequate failed DBT / trauma-focused therapy or " +
+                                 number(needRtms) + " failed rTMS course";
         const Provenance& from = m_rules.ladderAugmentation.from;
-        if (augmentationDone && secondDone) {
+        if (complete) {
             f.add("vns.ladder", Effect::Info, "treatment ladder complete: " + summary, from);
-            return;
+        } else if (couldComplete) {
+            f.add("vns.ladder", Effect::Review,
+                  "treatment ladder may be incomplete (unassessable trials): " + summary + "; " +
+                      need,
+                  from);
+        } else {
+            f.add("vns.ladder", Effect::Blocks,
+                  "treatment ladder incomplete: " + summary + "; " + need, from);
         }
-        const bool couldComplete = (augmentationDone || openAugmentation > 0) &&
-                                   (secondDone || openSecond > 0);
-        f.add("vns.ladder", couldComplete ? Effect::Review : Effect::Blocks,
-              std::string(couldComplete ? "treatment ladder may be incomplete (unassessable "
-                                          "trials): "
-                                        : "treatment ladder incomplete: ") +
-                  summary + "; VNS needs an adequate failed augmentation and an adequate "
-                            "failed DBT / trauma-focused therapy or a failed rTMS course",
-              from);
     }
 
     const Case& m_case;
@@ -674,6 +716,7 @@ json toJson(const Evaluation& e) {
     }
     return json{{"rule_set", e.ruleSetId},
                 {"rule_set_version", e.ruleSetVersion},
+                {"rule_set_sha256", e.ruleSetDigest},
                 {"evaluation_date", formatIsoDate(e.evaluationDate)},
                 {"patient_id", e.patientId ? json(*e.patientId) : json(nullptr)},
                 {"age_years", e.ageYears ? json(*e.ageYears) : json(nullptr)},
@@ -698,8 +741,8 @@ std::string formatReport(const Evaluation& e) {
     out << "Patient " << e.patientId.value_or("(no id)") << ", evaluated "
         << formatIsoDate(e.evaluationDate) << ", age "
         << (e.ageYears ? std::to_string(*e.ageYears) : std::string("unknown")) << "\n\n";
-    out << "Refractory status: " << upper(toString(e.status)) << " ("
-        << e.adequateFailedFirstLine << " adequate failed first-line)\n";
+    out << "Refractory status: " << upper(toString(e.status)) << " (" << e.adequateFailedFirstLine
+        << " adequate failed first-line)\n";
     for (const TrialAssessment& t : e.trials) {
         out << "  trial " << t.index << ": " << t.summary << "\n    " << toString(t.category)
             << ", ";
@@ -725,14 +768,14 @@ std::string formatReport(const Evaluation& e) {
     }
     for (std::size_t i = 0; i < e.currentSeverity.size(); ++i) {
         const auto& s = e.currentSeverity[i];
-        out << (i ? ", " : "") << s.instrument << " " << s.total << " on "
-            << formatIsoDate(s.date);
+        out << (i ? ", " : "") << s.instrument << " " << s.total << " on " << formatIsoDate(s.date);
     }
     if (!e.currentSeverity.empty()) {
         out << "\n";
     }
     for (const auto& [name, d] : {std::pair{"rTMS", &e.rtms}, std::pair{"VNS", &e.vns}}) {
-        out << "\n" << name << ": " << upper(toString(d->decision))
+        out << "\n"
+            << name << ": " << upper(toString(d->decision))
             << (d->onLabel ? " (on-label)" : " (off-label)") << "\n";
         for (Effect effect : {Effect::Blocks, Effect::Review, Effect::Info}) {
             for (const Finding& f : d->findings) {

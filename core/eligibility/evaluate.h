@@ -33,7 +33,7 @@ struct TrialDetail {
 };
 
 struct TrialAssessment {
-    int index = 0;  ///< position in the case's trials array
+    int index = 0;        ///< position in the case's trials array
     std::string summary;  ///< "sertraline 25 mg/day for 10 weeks", "cbt, 14 sessions"
     TrialCategory category = TrialCategory::Unknown;
     std::optional<bool> firstLine;  ///< empty when the agent is unknown
@@ -66,7 +66,8 @@ struct CurrentSeverity {
 
 struct Evaluation {
     std::string ruleSetId;
-    std::string ruleSetVersion;
+    std::string ruleSetVersion;  ///< RuleSet::storedVersion()
+    std::string ruleSetDigest;
     Date evaluationDate;
     std::optional<std::string> patientId;
     std::optional<int> ageYears;

@@ -1,5 +1,7 @@
 #include "eligibility/ruleset.h"
 
+#include <sodium.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -38,7 +40,7 @@ bool oneOf(std::string_view value, const std::array<std::string_view, N>& allowe
 }
 
 class Loader {
-public:
+  public:
     explicit Loader(const DataFile& file) : m_file(file) {}
 
     Result<SourcedList> list(const JsonObject& parent, std::string_view key) const {
@@ -106,7 +108,7 @@ public:
         return OnLabel{**value, *reason, *from};
     }
 
-private:
+  private:
     const DataFile& m_file;
 };
 
@@ -119,6 +121,14 @@ bool SourcedList::contains(std::string_view v) const {
         }
     }
     return false;
+}
+
+std::string RuleSet::label() const {
+    return id + " " + storedVersion();
+}
+
+std::string RuleSet::storedVersion() const {
+    return clinicCopy ? version + " (clinic copy sha256:" + digest.substr(0, 16) + ")" : version;
 }
 
 std::string describeSource(const Provenance& from) {
@@ -143,7 +153,26 @@ const SeverityRule* RuleSet::findSeverity(std::string_view instrument) const {
     return nullptr;
 }
 
-std::string_view RuleSet::builtInText() { return refractoryAnxietyV1(); }
+std::string_view RuleSet::builtInText() {
+    return refractoryAnxietyV1();
+}
+
+Result<RuleSet> RuleSet::fromClinicCopy(std::string_view text, std::string_view origin) {
+    auto rules = fromText(text, origin);
+    NP_TRY(rules);
+    const RuleSet& reference = builtIn();
+    rules->clinicCopy = rules->digest != reference.digest;
+    const Sourced<double>& weeks = rules->minWeeksAtDose;
+    const Sourced<double>& bounds = reference.minWeeksAtDose;
+    if (weeks.value < bounds.allowedMin || weeks.value > bounds.allowedMax) {
+        char range[64];
+        std::snprintf(range, sizeof range, "%g-%g", bounds.allowedMin, bounds.allowedMax);
+        return makeError(ErrorCode::InvalidInput, "adequacy.min_weeks_at_dose.value",
+                         std::string("must stay within ") + range + " weeks (" +
+                             describeSource(bounds.from) + ")");
+    }
+    return rules;
+}
 
 const RuleSet& RuleSet::builtIn() {
     static const RuleSet rules = [] {
@@ -162,12 +191,20 @@ Result<RuleSet> RuleSet::fromText(std::string_view text, std::string_view origin
     NP_TRY(file);
     const Loader load(*file);
     const JsonObject top = file->top();
-    NP_TRY(top.allowOnly({"format", "kind", "id", "version", "title", "note", "sources",
-                          "adequacy", "drugs", "pharmacogenomics", "severity",
-                          "minimum_age_years", "workup", "comorbidities", "rtms", "vns"}));
+    NP_TRY(top.allowOnly({"format", "kind", "id", "version", "title", "note", "sources", "adequacy",
+                          "drugs", "pharmacogenomics", "severity", "minimum_age_years", "workup",
+                          "comorbidities", "rtms", "vns"}));
     RuleSet rules;
     rules.id = file->id();
     rules.version = file->version();
+    if (sodium_init() < 0) {
+        return makeError(ErrorCode::Internal, "", "libsodium failed to initialise");
+    }
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(hash, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+    rules.digest = hex;
 
     auto adequacy = top.requiredObject("adequacy");
     NP_TRY(adequacy);
@@ -195,8 +232,8 @@ Result<RuleSet> RuleSet::fromText(std::string_view text, std::string_view origin
     for (std::size_t i = 0; i < (*drugs)->size(); ++i) {
         auto entry = JsonObject::at((**drugs)[i], indexPath("drugs", i));
         NP_TRY(entry);
-        NP_TRY(entry->allowOnly({"agent", "class", "first_line", "min_therapeutic_mg",
-                                 "usual_max_mg", "note"}));
+        NP_TRY(entry->allowOnly(
+            {"agent", "class", "first_line", "min_therapeutic_mg", "usual_max_mg", "note"}));
         Drug drug;
         auto agent = entry->requiredString("agent");
         NP_TRY(agent);
@@ -233,8 +270,7 @@ Result<RuleSet> RuleSet::fromText(std::string_view text, std::string_view origin
         static constexpr std::array<std::string_view, 2> kPhenotypes{"poor", "ultrarapid"};
         auto phenotype = entry->optionalEnum("phenotype", kPhenotypes);
         NP_TRY(phenotype);
-        static constexpr std::array<std::string_view, 2> kEffects{"fast_clearance",
-                                                                  "accumulation"};
+        static constexpr std::array<std::string_view, 2> kEffects{"fast_clearance", "accumulation"};
         auto effect = entry->optionalEnum("effect", kEffects);
         NP_TRY(effect);
         if (!*phenotype || !*effect) {
@@ -296,13 +332,14 @@ Result<RuleSet> RuleSet::fromText(std::string_view text, std::string_view origin
         }
         auto states = stringList(*when, entry->pathOf("review_when"));
         NP_TRY(states);
-        rules.comorbidities.push_back(ComorbidityRule{item->item, item->label, *states, item->from});
+        rules.comorbidities.push_back(
+            ComorbidityRule{item->item, item->label, *states, item->from});
     }
 
     auto rtms = top.requiredObject("rtms");
     NP_TRY(rtms);
-    NP_TRY(rtms->allowOnly({"absolute_contraindications", "relative_contraindications",
-                            "on_label"}));
+    NP_TRY(
+        rtms->allowOnly({"absolute_contraindications", "relative_contraindications", "on_label"}));
     auto absolute = load.items(*rtms, "absolute_contraindications", kRtmsScreeningItems);
     NP_TRY(absolute);
     auto relative = load.items(*rtms, "relative_contraindications", kRtmsScreeningItems);

@@ -66,6 +66,8 @@ struct SourcedList {
 struct RuleSet {
     std::string id;
     std::string version;
+    std::string digest;       ///< SHA-256 of the file's bytes, hex: which values were used
+    bool clinicCopy = false;  ///< loaded from a clinic's file rather than built in
 
     Sourced<double> minWeeksAtDose;
     Sourced<double> minPsychotherapySessions;
@@ -91,8 +93,11 @@ struct RuleSet {
     Sourced<double> ladderRtms;
     OnLabel vnsOnLabel;
 
-    /// "refractory-anxiety-v1 1.0.0"
-    std::string label() const { return id + " " + version; }
+    /// "refractory-anxiety-v1 1.0.0", with "(clinic copy sha256:…)" for a clinic's file so that
+    /// stored decisions say which values produced them.
+    std::string label() const;
+    /// The version as stored with a decision: the version, plus the digest for a clinic copy.
+    std::string storedVersion() const;
     const Drug* findDrug(std::string_view agent) const;
     const SeverityRule* findSeverity(std::string_view instrument) const;
 
@@ -101,6 +106,10 @@ struct RuleSet {
     /// The built-in file's text, for `eligibility rules --export`.
     static std::string_view builtInText();
     static Result<RuleSet> fromText(std::string_view text, std::string_view origin);
+    /// A clinic's edited copy: loaded like the built-in file, and then held to the built-in
+    /// file's bounds (min_weeks_at_dose stays within its allowed range, which the copy cannot
+    /// move).
+    static Result<RuleSet> fromClinicCopy(std::string_view text, std::string_view origin);
 };
 
 /// "citation [id, confidence]" for findings.

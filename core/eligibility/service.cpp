@@ -142,8 +142,8 @@ Result<StoredEvaluation> EligibilityService::record(const records::Actor& by, st
             "rule_set_id, rule_set_version, case_json, result_json, refractory_status, "
             "rtms_decision, vns_decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         NP_TRY(insert);
-        insert->bindAll(patient->id, now, by.userId, m_rules.id, m_rules.version, bound->dump(),
-                        result.dump(), toString(evaluation.status),
+        insert->bindAll(patient->id, now, by.userId, m_rules.id, m_rules.storedVersion(),
+                        bound->dump(), result.dump(), toString(evaluation.status),
                         toString(evaluation.rtms.decision), toString(evaluation.vns.decision));
         NP_TRY(insert->run());
         id = w.db().lastInsertRowId();
