@@ -41,6 +41,17 @@ std::string optionForField(const std::string& field) {
         {"template", "--template"},
         {"case", "CASE"},
         {"protocol", "FILE"},
+        {"version", "--version"},
+        {"course", "--course"},
+        {"label", "--label"},
+        {"kind", "--kind"},
+        {"measured_on", "--date"},
+        {"value_percent_mso", "--value"},
+        {"method", "--method"},
+        {"device", "--device"},
+        {"coil", "--coil"},
+        {"acknowledge_warnings", "--acknowledge-warnings"},
+        {"override_reason", "--override-reason"},
     };
     const auto it = kOptions.find(field);
     return it == kOptions.end() ? field : it->second;
@@ -166,6 +177,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     registerRecordCommands(app, ctx);
     registerEligibilityCommands(app, ctx);
     registerProtocolCommands(app, ctx);
+    registerCourseCommands(app, ctx);
 
     try {
         app.parse(argc, argv);

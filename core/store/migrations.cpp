@@ -96,6 +96,70 @@ BEGIN SELECT RAISE(ABORT, 'signed eligibility decisions are immutable'); END;
 CREATE TRIGGER eligibility_signatures_no_delete BEFORE DELETE ON eligibility_signatures
 BEGIN SELECT RAISE(ABORT, 'signed eligibility decisions are immutable'); END;
 )sql"},
+    Migration{4, "motor thresholds, courses, versioned protocols and approvals", R"sql(
+CREATE TABLE motor_thresholds (
+    id                INTEGER PRIMARY KEY,
+    patient_id        INTEGER NOT NULL REFERENCES patients (id),
+    measured_on       TEXT NOT NULL,
+    value_percent_mso REAL NOT NULL CHECK (value_percent_mso > 0 AND value_percent_mso <= 100),
+    method            TEXT NOT NULL
+                      CHECK (method IN ('emg_relative_frequency', 'adaptive', 'visual')),
+    device            TEXT NOT NULL,
+    coil              TEXT NOT NULL,
+    operator_id       INTEGER NOT NULL REFERENCES users (id),
+    recorded_utc      TEXT NOT NULL
+);
+CREATE INDEX motor_thresholds_by_patient ON motor_thresholds (patient_id, measured_on);
+
+CREATE TABLE courses (
+    id          INTEGER PRIMARY KEY,
+    patient_id  INTEGER NOT NULL REFERENCES patients (id),
+    label       TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('rtms', 'vns')),
+    created_utc TEXT NOT NULL,
+    created_by  INTEGER NOT NULL REFERENCES users (id),
+    UNIQUE (patient_id, label)
+);
+
+-- Every change is a new version; a version is never edited.
+CREATE TABLE protocol_versions (
+    id             INTEGER PRIMARY KEY,
+    course_id      INTEGER NOT NULL REFERENCES courses (id),
+    version        INTEGER NOT NULL CHECK (version >= 1),
+    protocol_json  TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    verdict        TEXT NOT NULL CHECK (verdict IN ('ok', 'warning', 'violation', 'invalid')),
+    report_json    TEXT NOT NULL,
+    created_utc    TEXT NOT NULL,
+    created_by     INTEGER NOT NULL REFERENCES users (id),
+    UNIQUE (course_id, version)
+);
+
+-- A physician's approval of one version, bound to its content hash.
+CREATE TABLE protocol_approvals (
+    id                    INTEGER PRIMARY KEY,
+    protocol_version_id   INTEGER NOT NULL UNIQUE REFERENCES protocol_versions (id),
+    physician_id          INTEGER NOT NULL REFERENCES users (id),
+    approved_utc          TEXT NOT NULL,
+    content_sha256        TEXT NOT NULL,
+    verdict_at_approval   TEXT NOT NULL CHECK (verdict_at_approval IN ('ok', 'warning', 'violation')),
+    warnings_acknowledged INTEGER NOT NULL CHECK (warnings_acknowledged IN (0, 1)),
+    override_reason       TEXT,
+    CHECK (verdict_at_approval <> 'violation' OR length(trim(coalesce(override_reason, ''))) > 0),
+    CHECK (verdict_at_approval <> 'warning' OR warnings_acknowledged = 1)
+);
+
+CREATE TRIGGER protocol_versions_no_update BEFORE UPDATE ON protocol_versions
+BEGIN SELECT RAISE(ABORT, 'protocol versions are immutable; save a new version'); END;
+CREATE TRIGGER protocol_versions_no_delete BEFORE DELETE ON protocol_versions
+BEGIN SELECT RAISE(ABORT, 'protocol versions are immutable'); END;
+CREATE TRIGGER protocol_approvals_no_update BEFORE UPDATE ON protocol_approvals
+BEGIN SELECT RAISE(ABORT, 'protocol approvals are immutable'); END;
+CREATE TRIGGER protocol_approvals_no_delete BEFORE DELETE ON protocol_approvals
+BEGIN SELECT RAISE(ABORT, 'protocol approvals are immutable'); END;
+CREATE TRIGGER motor_thresholds_no_update BEFORE UPDATE ON motor_thresholds
+BEGIN SELECT RAISE(ABORT, 'motor threshold records are immutable; record a new one'); END;
+)sql"},
 };
 
 }  // namespace
