@@ -375,6 +375,8 @@ EligibilityView::EligibilityView(store::Store& store, QWidget* parent)
     m_findingsView->setColumnWidth(FindingsModel::Source, 260);
     m_trialsView->horizontalHeader()->setSectionResizeMode(TrialsModel::Summary,
                                                            QHeaderView::Stretch);
+    connect(m_findings, &QAbstractItemModel::modelReset, m_findingsView,
+            &QTableView::resizeRowsToContents);
 
     auto* header = new QHBoxLayout;
     header->addWidget(m_patient, 1);

@@ -16,6 +16,7 @@
 #include "dialogs.h"
 #include "eligibilityview.h"
 #include "patienttablemodel.h"
+#include "protocolview.h"
 
 namespace neuroplan::gui {
 
@@ -30,6 +31,7 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
       m_search(new QLineEdit),
       m_tabs(new QTabWidget(this)),
       m_eligibility(new EligibilityView(store)),
+      m_protocols(new ProtocolView(store)),
       m_addPatient(new QAction(tr("&Add patient…"), this)),
       m_signIn(new QAction(tr("&Sign in…"), this)),
       m_signOut(new QAction(tr("Sign &out"), this)),
@@ -64,6 +66,7 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
     layout->addWidget(m_patientView);
     m_tabs->addTab(patientsPage, tr("Patients"));
     m_tabs->addTab(m_eligibility, tr("Eligibility"));
+    m_tabs->addTab(m_protocols, tr("Protocols"));
     connect(m_patientView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &MainWindow::patientSelectionChanged);
     connect(m_patientView, &QTableView::doubleClicked, this,
@@ -103,6 +106,7 @@ MainWindow::~MainWindow() = default;
 void MainWindow::signIn(const records::Actor& actor) {
     m_actor = actor;
     m_eligibility->setActor(m_actor);
+    m_protocols->setActor(m_actor);
     updateState();
     refreshPatients();
 }
@@ -110,6 +114,7 @@ void MainWindow::signIn(const records::Actor& actor) {
 void MainWindow::signOut() {
     m_actor.reset();
     m_eligibility->setActor(m_actor);
+    m_protocols->setActor(m_actor);
     m_patients->setPatients({});
     updateState();
 }
@@ -118,7 +123,9 @@ void MainWindow::patientSelectionChanged() {
     const QModelIndex current = m_patientView->selectionModel()->currentIndex();
     const records::Patient* patient =
         current.isValid() ? m_patients->patientAt(m_filter->mapToSource(current).row()) : nullptr;
-    m_eligibility->showPatient(patient ? QString::fromStdString(patient->mrn) : QString());
+    const QString mrn = patient ? QString::fromStdString(patient->mrn) : QString();
+    m_eligibility->showPatient(mrn);
+    m_protocols->showPatient(mrn);
 }
 
 bool MainWindow::selectPatient(const QString& mrn) {

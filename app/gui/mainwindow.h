@@ -20,6 +20,7 @@ class QTabWidget;
 namespace neuroplan::gui {
 
 class EligibilityView;
+class ProtocolView;
 class PatientTableModel;
 
 class MainWindow : public QMainWindow {
@@ -39,6 +40,7 @@ class MainWindow : public QMainWindow {
     QLabel* databaseLabel() const { return m_databaseLabel; }
     QLabel* userLabel() const { return m_userLabel; }
     EligibilityView* eligibilityView() const { return m_eligibility; }
+    ProtocolView* protocolView() const { return m_protocols; }
     QTabWidget* tabs() const { return m_tabs; }
     /// Selects the patient in the list (and so in every per-patient view).
     bool selectPatient(const QString& mrn);
@@ -64,6 +66,7 @@ class MainWindow : public QMainWindow {
     QLineEdit* m_search;
     QTabWidget* m_tabs;
     EligibilityView* m_eligibility;
+    ProtocolView* m_protocols;
     QAction* m_addPatient;
     QAction* m_signIn;
     QAction* m_signOut;

@@ -14,10 +14,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "courses/courses.h"
 #include "dialogs.h"
 #include "eligibilityview.h"
 #include "mainwindow.h"
 #include "patienttablemodel.h"
+#include "protocolview.h"
 #include "support.h"
 
 namespace neuroplan::gui {
@@ -197,6 +199,69 @@ TEST(CaseEditorDialog, NamesTheFieldOfAMalformedCase) {
         << dialog.statusLabel()->text().toStdString();
     dialog.editor()->setPlainText(R"({"evaluation_date": "2026-11-02"})");
     EXPECT_TRUE(dialog.document().has_value());
+}
+
+TEST(ProtocolView, ValidatesLiveSavesVersionsAndAPhysicianApproves) {
+    TestClinic clinic;
+    ASSERT_TRUE(records::PatientService(*clinic.store)
+                    .add(clinic.technician, {"P-1", "Patient", "Pat", "1980-01-01", "female"})
+                    .ok());
+    courses::CourseService service(*clinic.store);
+    const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+    ASSERT_TRUE(service
+                    .recordMotorThreshold(clinic.technician, "P-1",
+                                          {formatIsoDate(Date{today}), 55, "adaptive", "R2", "D70"})
+                    .ok());
+    ASSERT_TRUE(service.createCourse(clinic.technician, "P-1", "rTMS 1", "rtms").ok());
+
+    MainWindow window(*clinic.store);
+    window.show();
+    ProtocolView* view = window.protocolView();
+    QAbstractItemModelTester tester(view->findingsModel(),
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    window.signIn(clinic.technician);
+    ASSERT_TRUE(window.selectPatient("P-1"));
+    ASSERT_EQ(view->courseCombo()->count(), 1);
+
+    view->load(protocols::Library::builtIn().findTemplate("itbs-left-dlpfc")->protocol);
+    EXPECT_TRUE(view->verdictLabel()->text().contains("WARNING"));
+    EXPECT_TRUE(view->derivedLabel()->text().contains("600 pulses"));
+    EXPECT_TRUE(view->derivedLabel()->text().contains("66.0 %MSO"));  // 55 x 120 %
+
+    ASSERT_TRUE(view->setValue("intensity_percent_rmt", 130));  // live: now a violation
+    EXPECT_TRUE(view->verdictLabel()->text().contains("VIOLATION"));
+    bool found = false;
+    for (int row = 0; row < view->findingsModel()->rowCount(); ++row) {
+        found = found ||
+                view->findingsModel()->index(row, ProtocolFindingsModel::Rule).data().toString() ==
+                    "tbs.intensity";
+    }
+    EXPECT_TRUE(found);
+
+    auto saved = view->saveVersion();
+    ASSERT_TRUE(saved.ok()) << saved.error().describe();
+    EXPECT_EQ(saved->verdict, "violation");
+    EXPECT_FALSE(view->approveButton()->isEnabled()) << "a technician may not approve";
+
+    window.signOut();
+    window.signIn(clinic.physician);
+    ASSERT_TRUE(window.selectPatient("P-1"));
+    ASSERT_TRUE(view->approveButton()->isEnabled());
+    EXPECT_FALSE(view->versionLabel()->text().contains("unsaved"))
+        << view->versionLabel()->text().toStdString();
+    const courses::ProtocolVersion latest = service.versions(clinic.physician, 1)->front();
+    ApproveDialog dialog(latest, [&](bool acknowledge, const std::string& reason) {
+        return service.approve(clinic.physician, saved->id, acknowledge, reason);
+    });
+    dialog.accept();  // a violation without a reason: refused
+    EXPECT_EQ(dialog.result(), QDialog::Rejected);
+    EXPECT_TRUE(dialog.errorLabel()->text().startsWith("override_reason"));
+    QTest::keyClicks(dialog.reasonEdit(), "research protocol approved by the IRB");
+    dialog.accept();
+    EXPECT_EQ(dialog.result(), QDialog::Accepted);
+    auto deliverable = service.deliverable(clinic.physician, 1);
+    ASSERT_TRUE(deliverable.ok()) << deliverable.error().describe();
+    EXPECT_EQ(deliverable->approval->overrideReason, "research protocol approved by the IRB");
 }
 
 }  // namespace
