@@ -52,6 +52,9 @@ std::string optionForField(const std::string& field) {
         {"coil", "--coil"},
         {"acknowledge_warnings", "--acknowledge-warnings"},
         {"override_reason", "--override-reason"},
+        {"visit_on", "--date"},
+        {"current_ma", "--current"},
+        {"lead_impedance_ohm", "--impedance"},
     };
     const auto it = kOptions.find(field);
     return it == kOptions.end() ? field : it->second;

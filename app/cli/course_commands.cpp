@@ -145,6 +145,82 @@ void registerCourseCommands(CLI::App& app, Context& ctx) {
         });
     });
 
+    // VNS titration.
+    auto* titration = app.add_subcommand("titration", "VNS titration visits and the next step");
+    titration->require_subcommand(1);
+    struct Visit {
+        std::int64_t course = 0;
+        courses::TitrationVisitInput input;
+        std::string tolerated;
+        double impedance = 0;
+    };
+    auto visit = std::make_shared<Visit>();
+    auto* visitCmd = titration->add_subcommand("record", "Record a titration visit");
+    visitCmd->add_option("--course", visit->course, "VNS course id")->required();
+    visitCmd->add_option("--date", visit->input.visitOn, "Visit date, YYYY-MM-DD")->required();
+    visitCmd->add_option("--current", visit->input.currentMa, "Output current set, mA")->required();
+    visitCmd->add_option("--tolerated", visit->tolerated, "yes | no")
+        ->required()
+        ->check(CLI::IsMember({"yes", "no"}));
+    visitCmd->add_option("--impedance", visit->impedance, "Lead impedance, ohm");
+    visitCmd->add_option("--note", visit->input.note, "Free text");
+    ctx.on(visitCmd, [&ctx, visit] {
+        courses::TitrationVisitInput input = visit->input;
+        input.tolerated = visit->tolerated == "yes";
+        if (visit->impedance != 0) {
+            input.leadImpedanceOhm = visit->impedance;
+        }
+        return withSignedIn(ctx, [&](store::Store& store, const records::Actor& actor) {
+            auto recorded =
+                courses::CourseService(store).recordTitrationVisit(actor, visit->course, input);
+            if (!recorded) {
+                return ctx.fail(recorded.error());
+            }
+            auto status = courses::CourseService(store).titration(actor, visit->course);
+            if (!status) {
+                return ctx.fail(status.error());
+            }
+            if (ctx.json) {
+                ctx.out << courses::toJson(*status).dump(2) << '\n';
+            } else {
+                ctx.out << "recorded titration visit " << recorded->id << "; next current "
+                        << status->nextCurrentMa << " mA"
+                        << (status->held ? " (held: the visit was not tolerated)" : "") << '\n';
+            }
+            return ctx.ok();
+        });
+    });
+    auto showCourse = std::make_shared<std::int64_t>(0);
+    auto* showCmd = titration->add_subcommand("show", "The plan, the visits and the next step");
+    showCmd->add_option("--course", *showCourse, "VNS course id")->required();
+    ctx.on(showCmd, [&ctx, showCourse] {
+        return withSignedIn(ctx, [&](store::Store& store, const records::Actor& actor) {
+            auto status = courses::CourseService(store).titration(actor, *showCourse);
+            if (!status) {
+                return ctx.fail(status.error());
+            }
+            if (ctx.json) {
+                ctx.out << courses::toJson(*status).dump(2) << '\n';
+                return ctx.ok();
+            }
+            const auto& p = status->plan;
+            ctx.out << "plan: " << p.startMa << " mA, +" << p.stepMa << " mA every "
+                    << p.weeksBetweenSteps << " weeks to " << p.targetMa << " mA (maximum "
+                    << p.maxMa << " mA)\n";
+            for (const auto& v : status->visits) {
+                ctx.out << "  " << v.visit.visitOn << "  " << v.visit.currentMa << " mA  "
+                        << (v.visit.tolerated ? "tolerated" : "NOT tolerated");
+                if (v.visit.leadImpedanceOhm) {
+                    ctx.out << "  impedance " << *v.visit.leadImpedanceOhm << " ohm";
+                }
+                ctx.out << '\n';
+            }
+            ctx.out << "next: " << status->nextCurrentMa << " mA" << (status->held ? " (held)" : "")
+                    << (status->atTarget ? " (at target)" : "") << '\n';
+            return ctx.ok();
+        });
+    });
+
     // Stored protocols: added to the `protocol` group registered by registerProtocolCommands.
     CLI::App* protocol = app.get_subcommand("protocol");
     struct Save {

@@ -66,6 +66,36 @@ std::string contentHash(const json& protocol) {
     return hex;
 }
 
+json toJson(const TitrationStatus& t) {
+    json visits = json::array();
+    for (const TitrationVisit& v : t.visits) {
+        visits.push_back(
+            {{"id", v.id},
+             {"visit_on", v.visit.visitOn},
+             {"current_ma", v.visit.currentMa},
+             {"tolerated", v.visit.tolerated},
+             {"lead_impedance_ohm",
+              v.visit.leadImpedanceOhm ? json(*v.visit.leadImpedanceOhm) : json(nullptr)},
+             {"note", v.visit.note},
+             {"recorded_by", v.recordedBy}});
+    }
+    json schedule = json::array();
+    for (const auto& step : protocols::titrationSchedule(t.plan)) {
+        schedule.push_back({{"week", step.week}, {"current_ma", step.currentMa}});
+    }
+    return json{{"plan",
+                 {{"start_ma", t.plan.startMa},
+                  {"step_ma", t.plan.stepMa},
+                  {"weeks_between_steps", t.plan.weeksBetweenSteps},
+                  {"target_ma", t.plan.targetMa},
+                  {"max_ma", t.plan.maxMa},
+                  {"schedule", schedule}}},
+                {"visits", visits},
+                {"next_current_ma", t.nextCurrentMa},
+                {"held", t.held},
+                {"at_target", t.atTarget}};
+}
+
 json toJson(const MotorThreshold& t) {
     return json{{"id", t.id},
                 {"measured_on", t.measuredOn},
@@ -249,6 +279,97 @@ Result<std::vector<Course>> CourseService::courses(const records::Actor& by, std
         list.push_back({rows->columnInt(0), patient->mrn, rows->columnText(1), rows->columnText(2),
                         rows->columnText(3)});
     }
+}
+
+Result<TitrationVisit> CourseService::recordTitrationVisit(const records::Actor& by,
+                                                           std::int64_t courseId,
+                                                           const TitrationVisitInput& input) {
+    NP_TRY(records::require(by, records::Permission::EditPatients));
+    auto course = loadCourse(courseId, nullptr);
+    NP_TRY(course);
+    if (course->kind != "vns") {
+        return invalid("course", "titration visits belong to VNS courses");
+    }
+    auto day = parseIsoDate(input.visitOn, "visit_on");
+    NP_TRY(day);
+    if (*day > utcDate(m_store.clock()())) {
+        return invalid("visit_on", "is in the future");
+    }
+    const auto& library = protocols::Library::builtIn();
+    const protocols::VnsGeneratorProfile& generator = library.vnsProfiles.front();
+    if (!protocols::onCurrentGrid(generator, input.currentMa)) {
+        return invalid("current_ma", "is not a setting of " + generator.label);
+    }
+    if (input.leadImpedanceOhm && *input.leadImpedanceOhm <= 0) {
+        return invalid("lead_impedance_ohm", "must be positive");
+    }
+    TitrationVisit visit{0, input, by.login};
+    visit.visit.visitOn = formatIsoDate(*day);
+    NP_TRY(m_store.write(by.auditIdentity(), [&](store::WriteContext& w) -> Status {
+        auto insert = w.db().prepare(
+            "INSERT INTO titration_visits (course_id, visit_on, current_ma, tolerated, "
+            "lead_impedance_ohm, note, recorded_by, recorded_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        NP_TRY(insert);
+        insert->bindAll(courseId, visit.visit.visitOn, input.currentMa, input.tolerated ? 1 : 0,
+                        input.leadImpedanceOhm, input.note, by.userId,
+                        formatUtc(m_store.clock()()));
+        NP_TRY(insert->run());
+        visit.id = w.db().lastInsertRowId();
+        return w.audit(
+            "titration_visit", std::to_string(visit.id), "record", nullptr,
+            json{{"course_id", courseId},
+                 {"visit_on", visit.visit.visitOn},
+                 {"current_ma", input.currentMa},
+                 {"tolerated", input.tolerated},
+                 {"lead_impedance_ohm",
+                  input.leadImpedanceOhm ? json(*input.leadImpedanceOhm) : json(nullptr)}});
+    }));
+    return visit;
+}
+
+Result<TitrationStatus> CourseService::titration(const records::Actor& by, std::int64_t courseId) {
+    NP_TRY(records::require(by, records::Permission::ViewRecords));
+    auto course = loadCourse(courseId, nullptr);
+    NP_TRY(course);
+    if (course->kind != "vns") {
+        return invalid("course", "titration belongs to VNS courses");
+    }
+    auto plan =
+        protocols::makeTitrationPlan(std::nullopt, std::nullopt, std::nullopt, std::nullopt);
+    NP_TRY(plan);
+    TitrationStatus status;
+    status.plan = *plan;
+    auto rows = m_store.db().prepare(
+        "SELECT t.id, t.visit_on, t.current_ma, t.tolerated, t.lead_impedance_ohm, t.note, "
+        "u.login FROM titration_visits t JOIN users u ON u.id = t.recorded_by "
+        "WHERE t.course_id = ? ORDER BY t.visit_on, t.id");
+    NP_TRY(rows);
+    rows->bindAll(courseId);
+    std::vector<protocols::VisitRecord> records;
+    for (;;) {
+        auto more = rows->step();
+        NP_TRY(more);
+        if (!*more) {
+            break;
+        }
+        TitrationVisit v;
+        v.id = rows->columnInt(0);
+        v.visit.visitOn = rows->columnText(1);
+        v.visit.currentMa = rows->columnDouble(2);
+        v.visit.tolerated = rows->columnInt(3) != 0;
+        if (!rows->isNull(4)) {
+            v.visit.leadImpedanceOhm = rows->columnDouble(4);
+        }
+        v.visit.note = rows->columnOptionalText(5).value_or("");
+        v.recordedBy = rows->columnText(6);
+        records.push_back({v.visit.currentMa, v.visit.tolerated, v.visit.leadImpedanceOhm});
+        status.visits.push_back(std::move(v));
+    }
+    status.nextCurrentMa = protocols::nextTitrationCurrent(status.plan, records);
+    status.held = !records.empty() && !records.back().tolerated;
+    status.atTarget = !records.empty() && records.back().tolerated &&
+                      records.back().currentMa >= std::min(status.plan.targetMa, status.plan.maxMa);
+    return status;
 }
 
 Result<Course> CourseService::loadCourse(std::int64_t courseId, std::int64_t* patientId) {

@@ -68,6 +68,30 @@ struct ProtocolVersion {
     bool latest = false;
 };
 
+struct TitrationVisitInput {
+    std::string visitOn;  ///< YYYY-MM-DD
+    double currentMa = 0;
+    bool tolerated = true;
+    std::optional<double> leadImpedanceOhm;
+    std::string note;
+};
+
+struct TitrationVisit {
+    std::int64_t id = 0;
+    TitrationVisitInput visit;
+    std::string recordedBy;
+};
+
+/// Where a VNS course's titration stands: the plan, the visits so far and the next setting.
+struct TitrationStatus {
+    protocols::TitrationPlan plan;
+    std::vector<TitrationVisit> visits;  ///< oldest first
+    double nextCurrentMa = 0;
+    bool held = false;  ///< the last visit was not tolerated, so the current is not raised
+    bool atTarget = false;
+};
+
+nlohmann::json toJson(const TitrationStatus& status);
 nlohmann::json toJson(const MotorThreshold& threshold);
 nlohmann::json toJson(const Course& course);
 nlohmann::json toJson(const ProtocolVersion& version);
@@ -102,6 +126,14 @@ class CourseService {
 
     /// The version a session may deliver: the course's latest, approved. Errors say why not.
     Result<ProtocolVersion> deliverable(const records::Actor& by, std::int64_t courseId);
+
+    /// Records a titration visit of a VNS course: the current delivered, whether it was
+    /// tolerated, and the lead impedance. The current must be a generator setting.
+    Result<TitrationVisit> recordTitrationVisit(const records::Actor& by, std::int64_t courseId,
+                                                const TitrationVisitInput& input);
+    /// The course's titration: the default plan (protocols/data/vns-v1.json), its visits and the
+    /// next current (held after a visit that was not tolerated).
+    Result<TitrationStatus> titration(const records::Actor& by, std::int64_t courseId);
 
     /// The context an rTMS protocol of this patient is validated in, as of `today`.
     Result<protocols::RtmsContext> rtmsContext(std::int64_t patientId);

@@ -160,6 +160,22 @@ BEGIN SELECT RAISE(ABORT, 'protocol approvals are immutable'); END;
 CREATE TRIGGER motor_thresholds_no_update BEFORE UPDATE ON motor_thresholds
 BEGIN SELECT RAISE(ABORT, 'motor threshold records are immutable; record a new one'); END;
 )sql"},
+    Migration{5, "VNS titration visits", R"sql(
+CREATE TABLE titration_visits (
+    id                 INTEGER PRIMARY KEY,
+    course_id          INTEGER NOT NULL REFERENCES courses (id),
+    visit_on           TEXT NOT NULL,
+    current_ma         REAL NOT NULL CHECK (current_ma >= 0),
+    tolerated          INTEGER NOT NULL CHECK (tolerated IN (0, 1)),
+    lead_impedance_ohm REAL CHECK (lead_impedance_ohm IS NULL OR lead_impedance_ohm > 0),
+    note               TEXT,
+    recorded_by        INTEGER NOT NULL REFERENCES users (id),
+    recorded_utc       TEXT NOT NULL
+);
+CREATE INDEX titration_visits_by_course ON titration_visits (course_id, visit_on, id);
+CREATE TRIGGER titration_visits_no_update BEFORE UPDATE ON titration_visits
+BEGIN SELECT RAISE(ABORT, 'titration visits are immutable'); END;
+)sql"},
 };
 
 }  // namespace

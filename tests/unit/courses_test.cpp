@@ -219,5 +219,49 @@ TEST_F(Courses, EveryWriteIsAuditedAndTheChainHolds) {
     EXPECT_TRUE(clinic.store->verifyAudit()->intact);
 }
 
+TEST_F(Courses, TitrationStepsUpAndHoldsAfterAVisitThatWasNotTolerated) {
+    auto vns = service.createCourse(clinic.technician, "P-1", "VNS", "vns");
+    ASSERT_TRUE(vns.ok());
+    auto start = service.titration(clinic.technician, vns->id);
+    ASSERT_TRUE(start.ok());
+    const auto& rules = protocols::Library::builtIn().vns;
+    EXPECT_DOUBLE_EQ(start->nextCurrentMa, rules.titrationStartMa.value);
+
+    const auto visitAt = [&](double ma, bool tolerated, int ago) {
+        auto v = service.recordTitrationVisit(clinic.technician, vns->id,
+                                              {daysAgo(ago), ma, tolerated, 2500.0, ""});
+        ASSERT_TRUE(v.ok()) << v.error().describe();
+    };
+    visitAt(0.25, true, 28);
+    EXPECT_DOUBLE_EQ(service.titration(clinic.technician, vns->id)->nextCurrentMa, 0.5);
+    visitAt(0.5, false, 14);
+    auto held = service.titration(clinic.technician, vns->id);
+    EXPECT_TRUE(held->held);
+    EXPECT_DOUBLE_EQ(held->nextCurrentMa, 0.5);
+    visitAt(0.5, true, 0);
+    EXPECT_DOUBLE_EQ(service.titration(clinic.technician, vns->id)->nextCurrentMa, 0.75);
+    EXPECT_EQ(service.titration(clinic.technician, vns->id)->visits.size(), 3u);
+}
+
+TEST_F(Courses, TitrationVisitsAreValidated) {
+    auto vns = service.createCourse(clinic.technician, "P-1", "VNS", "vns");
+    ASSERT_TRUE(vns.ok());
+    const std::pair<TitrationVisitInput, const char*> cases[] = {
+        {{daysAgo(0), 0.3, true, std::nullopt, ""}, "current_ma"},
+        {{daysAgo(0), 3.75, true, std::nullopt, ""}, "current_ma"},
+        {{"2999-01-01", 0.25, true, std::nullopt, ""}, "visit_on"},
+        {{daysAgo(0), 0.25, true, -5.0, ""}, "lead_impedance_ohm"},
+    };
+    for (const auto& [input, field] : cases) {
+        auto v = service.recordTitrationVisit(clinic.technician, vns->id, input);
+        ASSERT_FALSE(v.ok()) << field;
+        EXPECT_EQ(v.error().field, field);
+    }
+    auto rtms = service.recordTitrationVisit(clinic.technician, course.id,
+                                             {daysAgo(0), 0.25, true, std::nullopt, ""});
+    ASSERT_FALSE(rtms.ok());
+    EXPECT_EQ(rtms.error().field, "course");
+}
+
 }  // namespace
 }  // namespace neuroplan::courses
