@@ -154,6 +154,16 @@ Result<records::Actor> Context::signIn(store::Store& store) const {
     return records::UserService(store).authenticate(login, *password);
 }
 
+int Context::failInFile(const Error& error) const {
+    static const std::map<std::string, std::string> kFileOptions = {
+        {"case", "CASE"},           {"protocol", "FILE"}, {"rules", "--rules"},
+        {"template", "--template"}, {"mrn", "--mrn"},     {"course", "--course"}};
+    const auto it = kFileOptions.find(error.field);
+    const std::string where = it == kFileOptions.end() ? error.field : it->second;
+    err << "neuroplan-cli: error: " << (where.empty() ? "" : where + ": ") << error.message << '\n';
+    return exitCodeFor(error.code);
+}
+
 int Context::fail(const Error& error) const {
     const std::string where = optionForField(error.field);
     err << "neuroplan-cli: error: " << (where.empty() ? "" : where + ": ") << error.message << '\n';

@@ -41,6 +41,9 @@ struct Context {
 
     /// Prints "neuroplan-cli: error: --option: message" and returns the exit code for it.
     int fail(const Error& error) const;
+    /// The same for an error about the contents of an input file: its field is a path inside
+    /// the file (kind, trials[1].weeks_at_dose), never an option.
+    int failInFile(const Error& error) const;
     int ok() const { return kExitOk; }
 };
 

@@ -239,12 +239,12 @@ void registerCourseCommands(CLI::App& app, Context& ctx) {
         }
         auto document = parseJsonText(*text, save->path);
         if (!document) {
-            return ctx.fail(document.error());
+            return ctx.failInFile(document.error());
         }
         return withSignedIn(ctx, [&](store::Store& store, const records::Actor& actor) {
             auto v = courses::CourseService(store).saveProtocol(actor, save->course, *document);
             if (!v) {
-                return ctx.fail(v.error());
+                return ctx.failInFile(v.error());
             }
             if (ctx.json) {
                 ctx.out << courses::toJson(*v).dump(2) << '\n';

@@ -125,7 +125,7 @@ void registerEligibilityCommands(CLI::App& app, Context& ctx) {
         }
         auto parsed = eligibility::parseCaseText(*text, evaluate->casePath);
         if (!parsed) {
-            return ctx.fail(parsed.error());
+            return ctx.failInFile(parsed.error());
         }
         const eligibility::Evaluation result = eligibility::evaluate(*parsed, *rules);
         if (ctx.json) {
@@ -158,13 +158,13 @@ void registerEligibilityCommands(CLI::App& app, Context& ctx) {
         }
         auto document = parseJsonText(*text, recordOptions->casePath);
         if (!document) {
-            return ctx.fail(document.error());
+            return ctx.failInFile(document.error());
         }
         return withSignedIn(ctx, [&](store::Store& store, const records::Actor& actor) {
             auto stored = eligibility::EligibilityService(store, *rules)
                               .record(actor, recordOptions->mrn, *document);
             if (!stored) {
-                return ctx.fail(stored.error());
+                return ctx.failInFile(stored.error());
             }
             if (ctx.json) {
                 ctx.out << eligibility::toJson(*stored).dump(2) << '\n';

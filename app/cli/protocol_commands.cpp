@@ -24,6 +24,10 @@ struct ProtocolInput {
 /// The protocol from FILE or --template, with --device applied.
 Result<np::Protocol> loadProtocol(const ProtocolInput& in) {
     json document;
+    if (!in.path.empty() && !in.templateId.empty()) {
+        return makeError(ErrorCode::InvalidInput, "template",
+                         "give a FILE or --template, not both");
+    }
     if (!in.templateId.empty()) {
         const np::Template* t = np::Library::builtIn().findTemplate(in.templateId);
         if (t == nullptr) {
@@ -140,7 +144,7 @@ void registerProtocolCommands(CLI::App& app, Context& ctx) {
     ctx.on(validateCmd, [&ctx, validateInput] {
         auto protocol = loadProtocol(*validateInput);
         if (!protocol) {
-            return ctx.fail(protocol.error());
+            return ctx.failInFile(protocol.error());
         }
         const np::Report report = np::validate(*protocol, contextFrom(*validateInput));
         if (ctx.json) {
@@ -162,7 +166,7 @@ void registerProtocolCommands(CLI::App& app, Context& ctx) {
     ctx.on(showCmd, [&ctx, showInput] {
         auto protocol = loadProtocol(*showInput);
         if (!protocol) {
-            return ctx.fail(protocol.error());
+            return ctx.failInFile(protocol.error());
         }
         const np::Report report = np::validate(*protocol, contextFrom(*showInput));
         if (ctx.json) {

@@ -1,5 +1,6 @@
 #include "base/json_reader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -92,12 +93,11 @@ Status JsonObject::allowOnly(std::initializer_list<std::string_view> known) cons
 }
 
 Status JsonObject::allowOnly(std::span<const std::string_view> known) const {
-    for (const auto& [key, value] : m_value->items()) {
-        bool found = false;
-        for (std::string_view k : known) {
-            found = found || k == key;
-        }
-        if (!found) {
+    // The members in the object's own (sorted) order, as items() gives them, without its
+    // per-member proxy; m_value is always an object (see at() and optionalObject()).
+    for (const auto& member : m_value->get_ref<const json::object_t&>()) {
+        const std::string_view key = member.first;
+        if (std::find(known.begin(), known.end(), key) == known.end()) {
             return invalid(pathOf(key), "unknown key");
         }
     }
@@ -112,7 +112,7 @@ Result<std::optional<std::string>> JsonObject::optionalString(std::string_view k
     if (!value->is_string()) {
         return wrongType(key, "a string");
     }
-    return std::optional<std::string>(value->get<std::string>());
+    return std::optional<std::string>(value->get_ref<const std::string&>());
 }
 
 Result<std::string> JsonObject::requiredString(std::string_view key) const {
@@ -133,7 +133,7 @@ Result<std::optional<std::string>> JsonObject::optionalEnum(
     }
     for (std::string_view option : allowed) {
         if (option == **value) {
-            return *value;
+            return std::move(*value);
         }
     }
     return invalid(pathOf(key), "'" + **value + "' is not one of " + joinAllowed(allowed));

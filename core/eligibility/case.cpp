@@ -34,6 +34,17 @@ constexpr std::array<std::string_view, 3> kWorkupStates{"normal", "abnormal", "n
 constexpr std::array<std::string_view, 5> kPhenotypes{"poor", "intermediate", "normal", "rapid",
                                                       "ultrarapid"};
 
+/// A free-text key (`note`, `$schema`) must be a string when present. Its text is not used, so it
+/// is checked without being copied; any other value gets optionalString's own error.
+Status checkFreeText(const JsonObject& object, std::string_view key) {
+    const json* value = object.find(key);
+    if (value != nullptr && !value->is_string()) {
+        auto text = object.optionalString(key);
+        NP_TRY(text);
+    }
+    return {};
+}
+
 Result<std::optional<Date>> optionalDate(const JsonObject& object, std::string_view key) {
     auto text = object.optionalString(key);
     NP_TRY(text);
@@ -111,8 +122,7 @@ Result<Trial> parseTrial(const json& value, const std::string& path) {
         trial.modality = *modality;
         trial.sessions = *sessions;
     }
-    auto note = object->optionalString("note");
-    NP_TRY(note);
+    NP_TRY(checkFreeText(*object, "note"));
     return trial;
 }
 
@@ -120,8 +130,7 @@ Result<ScaleScore> parseScale(const json& value, const std::string& path) {
     auto object = JsonObject::at(value, path);
     NP_TRY(object);
     NP_TRY(object->allowOnly({"instrument", "date", "items", "total", "note"}));
-    auto scaleNote = object->optionalString("note");
-    NP_TRY(scaleNote);
+    NP_TRY(checkFreeText(*object, "note"));
     auto id = object->requiredString("instrument");
     NP_TRY(id);
     const scales::Instrument* instrument = scales::InstrumentCatalog::builtIn().find(*id);
@@ -150,10 +159,16 @@ Result<ScaleScore> parseScale(const json& value, const std::string& path) {
     }
     if (hasItems) {
         std::vector<long long> values;
+        values.reserve((*items)->size());
+        // Read each item with the same whole-number rule as every other integer: through
+        // optionalInteger, on one holder object whose single member takes each item in turn
+        // (copying a number allocates nothing).
+        json wrapped = json::object();
+        json& slot = wrapped["item"];
+        auto holder = JsonObject::at(wrapped, "");
+        NP_TRY(holder);
         for (std::size_t i = 0; i < (*items)->size(); ++i) {
-            // Read each item with the same whole-number rule as every other integer.
-            const json wrapped = json{{"item", (**items)[i]}};
-            auto holder = JsonObject::at(wrapped, "");
+            slot = (**items)[i];
             auto item = holder->optionalInteger("item", std::numeric_limits<long long>::min());
             if (!item || !*item) {
                 return makeError(
@@ -229,8 +244,7 @@ Result<Case> parseCase(const json& document) {
                            "rtms_screening", "vns_screening"}));
     Case result;
     for (const char* key : {"$schema", "note"}) {
-        auto text = top->optionalString(key);
-        NP_TRY(text);
+        NP_TRY(checkFreeText(*top, key));
     }
 
     auto patient = top->optionalObject("patient");

@@ -176,6 +176,31 @@ CREATE INDEX titration_visits_by_course ON titration_visits (course_id, visit_on
 CREATE TRIGGER titration_visits_no_update BEFORE UPDATE ON titration_visits
 BEGIN SELECT RAISE(ABORT, 'titration visits are immutable'); END;
 )sql"},
+    Migration{6, "symptom scale administrations", R"sql(
+CREATE TABLE scale_administrations (
+    id               INTEGER PRIMARY KEY,
+    patient_id       INTEGER NOT NULL REFERENCES patients (id),
+    instrument       TEXT NOT NULL,
+    catalog_version  TEXT NOT NULL,
+    administered_on  TEXT NOT NULL,
+    rater_id         INTEGER NOT NULL REFERENCES users (id),
+    context          TEXT NOT NULL CHECK (context IN ('screening', 'baseline', 'weekly',
+                                                      'pre_session', 'post_session', 'follow_up')),
+    session_number   INTEGER CHECK (session_number IS NULL OR session_number >= 1),
+    items_json       TEXT NOT NULL,
+    complete         INTEGER NOT NULL CHECK (complete IN (0, 1)),
+    total            INTEGER,
+    band             TEXT,
+    band_set         TEXT,
+    alerts_json      TEXT NOT NULL,
+    recorded_utc     TEXT NOT NULL,
+    CHECK (complete = 1 OR band IS NULL)
+);
+CREATE INDEX scale_administrations_by_patient
+    ON scale_administrations (patient_id, instrument, administered_on, id);
+CREATE TRIGGER scale_administrations_no_update BEFORE UPDATE ON scale_administrations
+BEGIN SELECT RAISE(ABORT, 'scale administrations are immutable; record a correction'); END;
+)sql"},
 };
 
 }  // namespace

@@ -46,6 +46,15 @@ Result<Range> range(const JsonObject& object) {
     return Range{*lo, *hi};
 }
 
+/// The provenance of a source id of the file (for rules that have no value of their own).
+Result<Provenance> sourceById(const DataFile& file, const std::string& id) {
+    const auto it = file.sources().find(id);
+    if (it == file.sources().end()) {
+        return bad("sources", "needs an entry '" + id + "'");
+    }
+    return Provenance{id, it->second.confidence, it->second.text};
+}
+
 template <class T>
 T orDie(Result<T> result, const char* what) {
     if (!result) {
@@ -63,6 +72,9 @@ Result<SafetyRules> loadSafetyRules(std::string_view text, std::string_view orig
     const JsonObject top = file->top();
     SafetyRules rules;
     rules.version = file->id() + " " + file->version();
+    auto policy = sourceById(*file, "neuroplan-policy");
+    NP_TRY(policy);
+    rules.policyFrom = *policy;
 
     auto table = top.requiredObject("wassermann");
     NP_TRY(table);
@@ -156,6 +168,9 @@ Result<std::vector<RtmsDeviceProfile>> loadRtmsProfiles(std::string_view text,
         NP_TRY(label);
         p.id = *id;
         p.label = *label;
+        auto profileFrom = file->provenance(*entry);
+        NP_TRY(profileFrom);
+        p.from = *profileFrom;
         auto patterns = entry->optionalArray("patterns");
         NP_TRY(patterns);
         for (const json& pattern : **patterns) {
@@ -253,6 +268,9 @@ Result<VnsRules> loadVnsRules(std::string_view text, std::string_view origin) {
     auto titration = file->top().requiredObject("titration");
     NP_TRY(titration);
     VnsRules rules;
+    auto policy = sourceById(*file, "neuroplan-policy");
+    NP_TRY(policy);
+    rules.policyFrom = *policy;
     const std::pair<Sourced<double>*, std::pair<const JsonObject*, const char*>> values[] = {
         {&rules.dutyCycleWarningPercent, {&*checks, "duty_cycle_warning_above_percent"}},
         {&rules.currentStepWarningMa, {&*checks, "current_step_warning_above_ma"}},

@@ -23,6 +23,7 @@ struct TrainLimit {
 
 struct SafetyRules {
     std::string version;
+    Provenance policyFrom;  ///< NeuroPlan's own rule that every value must be given and positive
     std::vector<double> wassermannFrequenciesHz;
     std::vector<double> wassermannIntensities;
     std::vector<std::vector<TrainLimit>> wassermann;  ///< [frequency row][intensity column]
@@ -46,6 +47,7 @@ struct SafetyRules {
 struct RtmsDeviceProfile {
     std::string id;
     std::string label;
+    Provenance from;
     std::vector<std::string> patterns;
     Sourced<double> minFrequencyHz;
     Sourced<double> maxFrequencyHz;
@@ -75,6 +77,7 @@ struct VnsGeneratorProfile {
 };
 
 struct VnsRules {
+    Provenance policyFrom;
     Sourced<double> dutyCycleWarningPercent;
     Sourced<double> currentStepWarningMa;
     Sourced<double> titrationStartMa;

@@ -42,7 +42,7 @@ class RtmsValidator {
         m_profile = m_library.findRtmsProfile(profileId);
         if (m_profile == nullptr) {
             m_findings.add("device.profile", Severity::Invalid,
-                           "unknown device profile '" + profileId + "'", "");
+                           "unknown device profile '" + profileId + "'", m_safety.policyFrom);
         }
         const bool complete = requireValues();
         RtmsValidation result;
@@ -80,11 +80,12 @@ class RtmsValidator {
         const auto positive = [&](const char* field, std::optional<double> value) {
             if (!value) {
                 m_findings.add("value.missing", Severity::Invalid,
-                               std::string(field) + " is missing", "");
+                               std::string(field) + " is missing", m_safety.policyFrom);
                 complete = false;
             } else if (*value <= 0) {
                 m_findings.add("value.non_positive", Severity::Invalid,
-                               std::string(field) + " must be positive, got " + num(*value), "");
+                               std::string(field) + " must be positive, got " + num(*value),
+                               m_safety.policyFrom);
                 complete = false;
             }
         };
@@ -157,25 +158,26 @@ class RtmsValidator {
         }
         if (!patternOk) {
             m_findings.add("device.pattern", Severity::Invalid,
-                           profile.label + " cannot deliver " + m_p.pattern, "");
+                           profile.label + " cannot deliver " + m_p.pattern, profile.from);
         }
         const double frequency = m_p.thetaBurst() ? burstFrequency() : *m_p.frequencyHz;
-        if (frequency < profile.minFrequencyHz.value - kEpsilon ||
-            frequency > profile.maxFrequencyHz.value + kEpsilon) {
-            m_findings.add("device.frequency", Severity::Invalid,
-                           num(frequency) + " Hz is outside " + profile.label + "'s " +
-                               num(profile.minFrequencyHz.value) + "-" +
-                               num(profile.maxFrequencyHz.value) + " Hz",
-                           profile.maxFrequencyHz.from);
+        const bool lowFrequency = frequency < profile.minFrequencyHz.value - kEpsilon;
+        if (lowFrequency || frequency > profile.maxFrequencyHz.value + kEpsilon) {
+            m_findings.add(
+                "device.frequency", Severity::Invalid,
+                num(frequency) + " Hz is outside " + profile.label + "'s " +
+                    num(profile.minFrequencyHz.value) + "-" + num(profile.maxFrequencyHz.value) +
+                    " Hz",
+                lowFrequency ? profile.minFrequencyHz.from : profile.maxFrequencyHz.from);
         }
         const double train = *m_p.trainDurationS;
-        if (train < profile.minTrainS.value - kEpsilon ||
-            train > profile.maxTrainS.value + kEpsilon) {
+        const bool shortTrain = train < profile.minTrainS.value - kEpsilon;
+        if (shortTrain || train > profile.maxTrainS.value + kEpsilon) {
             m_findings.add("device.train_duration", Severity::Invalid,
                            num(train) + " s trains are outside " + profile.label + "'s " +
                                num(profile.minTrainS.value) + "-" + num(profile.maxTrainS.value) +
                                " s",
-                           profile.maxTrainS.from);
+                           shortTrain ? profile.minTrainS.from : profile.maxTrainS.from);
         }
         if (static_cast<double>(d.pulsesPerTrain) > profile.maxPulsesPerTrain.value + kEpsilon) {
             m_findings.add("device.pulses_per_train", Severity::Invalid,
@@ -389,6 +391,7 @@ Result<RtmsProtocol> parseRtms(const JsonObject& o) {
     NP_TRY(text("device_profile", p.deviceProfile));
     auto note = o.optionalString("note");
     NP_TRY(note);
+    p.note = *note;
     if (p.thetaBurst() && p.frequencyHz) {
         return makeError(ErrorCode::InvalidInput, o.pathOf("frequency_hz"),
                          "theta burst uses burst_frequency_hz and burst_rate_hz");
@@ -425,6 +428,7 @@ json toJson(const RtmsProtocol& p) {
     put("min_minutes_between_sessions", p.minMinutesBetweenSessions);
     put("sessions_in_course", p.sessionsInCourse);
     put("device_profile", p.deviceProfile);
+    put("note", p.note);
     return j;
 }
 

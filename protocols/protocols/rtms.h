@@ -36,6 +36,7 @@ struct RtmsProtocol {
     std::optional<double> minMinutesBetweenSessions;
     std::optional<long long> sessionsInCourse;
     std::optional<std::string> deviceProfile;  ///< default generic-rtms
+    std::optional<std::string> note;
 
     bool thetaBurst() const { return pattern == "itbs" || pattern == "ctbs"; }
 };

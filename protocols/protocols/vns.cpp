@@ -81,6 +81,7 @@ Result<VnsParameters> parseVns(const JsonObject& o) {
     NP_TRY(profile);
     auto note = o.optionalString("note");
     NP_TRY(note);
+    p.note = *note;
     p.name = *name;
     p.generatorProfile = *profile;
     return p;
@@ -108,6 +109,7 @@ json toJson(const VnsParameters& p) {
     }
     put(j, "last_delivered_current_ma", p.lastDeliveredCurrentMa);
     put(j, "generator_profile", p.generatorProfile);
+    put(j, "note", p.note);
     return j;
 }
 
@@ -118,7 +120,7 @@ VnsValidation validateVns(const VnsParameters& p, const Library& library) {
     const VnsGeneratorProfile* profile = library.findVnsProfile(profileId);
     if (profile == nullptr) {
         findings.add("device.profile", Severity::Invalid,
-                     "unknown generator profile '" + profileId + "'", "");
+                     "unknown generator profile '" + profileId + "'", library.vns.policyFrom);
         result.findings = findings.list();
         result.verdict = findings.verdict();
         return result;
@@ -128,7 +130,7 @@ VnsValidation validateVns(const VnsParameters& p, const Library& library) {
     const auto present = [&](const char* field, const std::optional<double>& value) {
         if (!value) {
             findings.add("value.missing", Severity::Invalid, std::string(field) + " is missing",
-                         "");
+                         library.vns.policyFrom);
             complete = false;
         }
     };
@@ -213,10 +215,11 @@ VnsValidation validateVns(const VnsParameters& p, const Library& library) {
         }
     }
     if (p.outputCurrentMa && p.lastDeliveredCurrentMa) {
-        const double step = std::fabs(*p.outputCurrentMa - *p.lastDeliveredCurrentMa);
+        // A rise is what needs care; lowering the current is itself a safety action.
+        const double step = *p.outputCurrentMa - *p.lastDeliveredCurrentMa;
         if (step > rules.currentStepWarningMa.value + kEpsilon) {
             findings.add("vns.current_step", Severity::Warning,
-                         "a " + num(step) + " mA change from the last delivered " +
+                         "a " + num(step) + " mA rise from the last delivered " +
                              num(*p.lastDeliveredCurrentMa) + " mA is more than " +
                              num(rules.currentStepWarningMa.value) + " mA",
                          rules.currentStepWarningMa.from);
@@ -251,6 +254,16 @@ Result<TitrationPlan> makeTitrationPlan(std::optional<double> startMa, std::opti
     }
     if (plan.targetMa < plan.startMa - kEpsilon) {
         return makeError(ErrorCode::InvalidInput, "target_ma", "is below the start current");
+    }
+    // Every step of the schedule must be a current the generator can produce.
+    if (!library.vnsProfiles.empty()) {
+        for (const TitrationVisit& visit : titrationSchedule(plan)) {
+            if (!onCurrentGrid(library.vnsProfiles.front(), visit.currentMa)) {
+                return makeError(ErrorCode::InvalidInput, "step_ma",
+                                 "the plan reaches " + num(visit.currentMa) +
+                                     " mA, which the generator cannot produce");
+            }
+        }
     }
     return plan;
 }

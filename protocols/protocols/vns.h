@@ -26,6 +26,7 @@ struct VnsParameters {
     std::optional<double> lastDeliveredCurrentMa;  ///< for the step check
     std::optional<std::string> name;
     std::optional<std::string> generatorProfile;  ///< default vns-generator
+    std::optional<std::string> note;
 };
 
 Result<VnsParameters> parseVns(const JsonObject& object);
