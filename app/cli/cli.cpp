@@ -55,6 +55,13 @@ std::string optionForField(const std::string& field) {
         {"visit_on", "--date"},
         {"current_ma", "--current"},
         {"lead_impedance_ohm", "--impedance"},
+        {"instrument", "--instrument"},
+        {"items", "--items"},
+        {"total", "--total"},
+        {"context", "--context"},
+        {"session", "--session"},
+        {"band_set", "--band-set"},
+        {"baseline", "--baseline"},
     };
     const auto it = kOptions.find(field);
     return it == kOptions.end() ? field : it->second;
@@ -191,6 +198,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     registerEligibilityCommands(app, ctx);
     registerProtocolCommands(app, ctx);
     registerCourseCommands(app, ctx);
+    registerScaleCommands(app, ctx);
 
     try {
         app.parse(argc, argv);
