@@ -17,6 +17,7 @@
 #include "eligibilityview.h"
 #include "patienttablemodel.h"
 #include "protocolview.h"
+#include "scalesview.h"
 
 namespace neuroplan::gui {
 
@@ -32,6 +33,7 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
       m_tabs(new QTabWidget(this)),
       m_eligibility(new EligibilityView(store)),
       m_protocols(new ProtocolView(store)),
+      m_scales(new ScalesView(store)),
       m_addPatient(new QAction(tr("&Add patient…"), this)),
       m_signIn(new QAction(tr("&Sign in…"), this)),
       m_signOut(new QAction(tr("Sign &out"), this)),
@@ -67,6 +69,7 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
     m_tabs->addTab(patientsPage, tr("Patients"));
     m_tabs->addTab(m_eligibility, tr("Eligibility"));
     m_tabs->addTab(m_protocols, tr("Protocols"));
+    m_tabs->addTab(m_scales, tr("Scales"));
     connect(m_patientView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &MainWindow::patientSelectionChanged);
     connect(m_patientView, &QTableView::doubleClicked, this,
@@ -107,6 +110,7 @@ void MainWindow::signIn(const records::Actor& actor) {
     m_actor = actor;
     m_eligibility->setActor(m_actor);
     m_protocols->setActor(m_actor);
+    m_scales->setActor(m_actor);
     updateState();
     refreshPatients();
 }
@@ -115,6 +119,7 @@ void MainWindow::signOut() {
     m_actor.reset();
     m_eligibility->setActor(m_actor);
     m_protocols->setActor(m_actor);
+    m_scales->setActor(m_actor);
     m_patients->setPatients({});
     updateState();
 }
@@ -126,6 +131,7 @@ void MainWindow::patientSelectionChanged() {
     const QString mrn = patient ? QString::fromStdString(patient->mrn) : QString();
     m_eligibility->showPatient(mrn);
     m_protocols->showPatient(mrn);
+    m_scales->showPatient(mrn);
 }
 
 bool MainWindow::selectPatient(const QString& mrn) {

@@ -21,6 +21,7 @@ namespace neuroplan::gui {
 
 class EligibilityView;
 class ProtocolView;
+class ScalesView;
 class PatientTableModel;
 
 class MainWindow : public QMainWindow {
@@ -41,6 +42,7 @@ class MainWindow : public QMainWindow {
     QLabel* userLabel() const { return m_userLabel; }
     EligibilityView* eligibilityView() const { return m_eligibility; }
     ProtocolView* protocolView() const { return m_protocols; }
+    ScalesView* scalesView() const { return m_scales; }
     QTabWidget* tabs() const { return m_tabs; }
     /// Selects the patient in the list (and so in every per-patient view).
     bool selectPatient(const QString& mrn);
@@ -67,6 +69,7 @@ class MainWindow : public QMainWindow {
     QTabWidget* m_tabs;
     EligibilityView* m_eligibility;
     ProtocolView* m_protocols;
+    ScalesView* m_scales;
     QAction* m_addPatient;
     QAction* m_signIn;
     QAction* m_signOut;

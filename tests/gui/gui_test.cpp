@@ -20,6 +20,11 @@
 #include "mainwindow.h"
 #include "patienttablemodel.h"
 #include "protocolview.h"
+#include "scalesview.h"
+
+#include <QChart>
+#include <QSignalSpy>
+#include <QSpinBox>
 #include "support.h"
 
 namespace neuroplan::gui {
@@ -262,6 +267,57 @@ TEST(ProtocolView, ValidatesLiveSavesVersionsAndAPhysicianApproves) {
     auto deliverable = service.deliverable(clinic.physician, 1);
     ASSERT_TRUE(deliverable.ok()) << deliverable.error().describe();
     EXPECT_EQ(deliverable->approval->overrideReason, "research protocol approved by the IRB");
+}
+
+TEST(ScalesView, EnteringAGad7FromTheKeyboardUpdatesTheChart) {
+    TestClinic clinic;
+    ASSERT_TRUE(records::PatientService(*clinic.store)
+                    .add(clinic.technician, {"P-1", "Patient", "Pat", "1980-01-01", "female"})
+                    .ok());
+    MainWindow window(*clinic.store);
+    window.show();
+    window.signIn(clinic.technician);
+    ASSERT_TRUE(window.selectPatient("P-1"));
+    ScalesView* view = window.scalesView();
+    view->instrumentCombo()->setCurrentIndex(view->instrumentCombo()->findData("gad7"));
+    ASSERT_EQ(view->itemBoxes().size(), 7u);
+    EXPECT_EQ(view->plottedPoints(), 0);
+
+    // Keyboard only: type each answer, Tab to the next item.
+    view->itemBoxes().front()->setFocus();
+    for (QSpinBox* box : view->itemBoxes()) {
+        box->selectAll();
+        QTest::keyClicks(box, "2");
+        QTest::keyClick(box, Qt::Key_Tab);
+    }
+    EXPECT_TRUE(view->statusLabel()->text().contains("Total 14"))
+        << view->statusLabel()->text().toStdString();
+    auto recorded = view->recordForm();
+    ASSERT_TRUE(recorded.ok()) << recorded.error().describe();
+    EXPECT_EQ(*recorded->score.total, 14);
+    EXPECT_EQ(view->plottedPoints(), 1);
+    EXPECT_GT(view->chart()->series().size(), 4);  // bands, the line and the markers
+}
+
+TEST(ScalesView, APhq9Item9AnswerRaisesTheAlertAtOnce) {
+    TestClinic clinic;
+    ASSERT_TRUE(records::PatientService(*clinic.store)
+                    .add(clinic.technician, {"P-1", "Patient", "Pat", "1980-01-01", "female"})
+                    .ok());
+    MainWindow window(*clinic.store);
+    window.signIn(clinic.technician);
+    ASSERT_TRUE(window.selectPatient("P-1"));
+    ScalesView* view = window.scalesView();
+    view->instrumentCombo()->setCurrentIndex(view->instrumentCombo()->findData("phq9"));
+    QSignalSpy alerts(view, &ScalesView::alertRaised);
+    for (QSpinBox* box : view->itemBoxes()) {
+        box->setValue(0);
+    }
+    view->itemBoxes().back()->setValue(1);
+    EXPECT_TRUE(view->statusLabel()->text().contains("same-day"));
+    ASSERT_TRUE(view->recordForm().ok());
+    ASSERT_EQ(alerts.count(), 1);
+    EXPECT_EQ(alerts.front().front().toString(), "suicidality_item_positive");
 }
 
 }  // namespace
