@@ -234,6 +234,32 @@ void registerScaleCommands(CLI::App& app, Context& ctx) {
         });
     });
 
+    struct BandSetting {
+        std::string instrument;
+        std::string bandSet;
+    };
+    auto setting = std::make_shared<BandSetting>();
+    auto* bandCmd = group->add_subcommand(
+        "band-set",
+        "Choose the clinic's band set for an instrument (administrators), e.g. HAM-A "
+        "matza2010 or older");
+    bandCmd->add_option("--instrument", setting->instrument, "hama, ...")->required();
+    bandCmd->add_option("--band-set", setting->bandSet, "A band set id (see scale list --json)")
+        ->required();
+    ctx.on(bandCmd, [&ctx, setting] {
+        return withSignedIn(ctx, [&](store::Store& store, const records::Actor& actor) {
+            scales::ScaleService service(store);
+            const Status done =
+                service.setClinicBandSet(actor, setting->instrument, setting->bandSet);
+            if (!done) {
+                return ctx.fail(done.error());
+            }
+            ctx.out << "the clinic now bands " << setting->instrument << " with "
+                    << setting->bandSet << '\n';
+            return ctx.ok();
+        });
+    });
+
     struct Trend {
         std::string mrn;
         std::string instrument;

@@ -184,7 +184,8 @@ void ScalesView::updatePreview() {
         answers.push_back(box->value() == box->minimum() ? std::nullopt
                                                          : std::optional<long long>(box->value()));
     }
-    auto s = scales::scoreForm(*in, answers, "", "items");
+    const auto clinicSet = m_service.clinicBandSet(in->id);
+    auto s = scales::scoreForm(*in, answers, clinicSet ? *clinicSet : std::string(), "items");
     if (!s) {
         m_status->setText(describeError(s.error()));
         return;
@@ -279,7 +280,8 @@ void ScalesView::refreshChart() {
         series->attachAxis(xAxis);
         series->attachAxis(yAxis);
     };
-    if (const scales::BandSet* set = in->bandSet("")) {
+    const auto clinicSet = m_service.clinicBandSet(in->id);
+    if (const scales::BandSet* set = in->bandSet(clinicSet ? *clinicSet : std::string())) {
         int lower = in->totalMin;
         for (std::size_t i = 0; i < set->bands.size(); ++i) {
             const auto& band = set->bands[i];

@@ -126,17 +126,19 @@ Result<std::string> JsonObject::requiredString(std::string_view key) const {
 
 Result<std::optional<std::string>> JsonObject::optionalEnum(
     std::string_view key, std::span<const std::string_view> allowed) const {
-    auto value = optionalString(key);
-    NP_TRY(value);
-    if (!*value) {
+    const json* value = find(key);
+    if (value == nullptr) {
         return std::optional<std::string>{};
     }
-    for (std::string_view option : allowed) {
-        if (option == **value) {
-            return std::move(*value);
-        }
+    if (!value->is_string()) {
+        return wrongType(key, "a string");
     }
-    return invalid(pathOf(key), "'" + **value + "' is not one of " + joinAllowed(allowed));
+    // Compared in place, so that only an allowed value is copied.
+    const std::string& text = value->get_ref<const std::string&>();
+    if (std::find(allowed.begin(), allowed.end(), text) != allowed.end()) {
+        return std::optional<std::string>(text);
+    }
+    return invalid(pathOf(key), "'" + text + "' is not one of " + joinAllowed(allowed));
 }
 
 Result<std::optional<bool>> JsonObject::optionalBool(std::string_view key) const {

@@ -280,6 +280,7 @@ Result<Case> parseCase(const json& document) {
 
     auto trials = top->optionalArray("trials");
     NP_TRY(trials);
+    result.trials.reserve((*trials)->size());
     for (std::size_t i = 0; i < (*trials)->size(); ++i) {
         auto trial = parseTrial((**trials)[i], indexPath("trials", i));
         NP_TRY(trial);
@@ -287,6 +288,7 @@ Result<Case> parseCase(const json& document) {
     }
     auto scaleList = top->optionalArray("scales");
     NP_TRY(scaleList);
+    result.scales.reserve((*scaleList)->size());
     for (std::size_t i = 0; i < (*scaleList)->size(); ++i) {
         auto scale = parseScale((**scaleList)[i], indexPath("scales", i));
         NP_TRY(scale);

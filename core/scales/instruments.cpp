@@ -95,14 +95,33 @@ Result<std::optional<Sourced<double>>> optionalSourced(const DataFile& file,
 }
 
 Result<Instrument> loadInstrument(const DataFile& file, const JsonObject& entry) {
-    NP_TRY(entry.allowOnly({"id", "name", "rater", "recall", "licence", "items", "item_min",
-                            "item_max", "item_values", "item_labels", "total_items",
-                            "reverse_items", "total_only", "total_min", "total_max", "bands",
-                            "response", "remission", "responder_at_most", "alerts", "screen",
-                            "loinc", "source", "confidence"}));
+    NP_TRY(entry.allowOnly({"id",
+                            "name",
+                            "rater",
+                            "recall",
+                            "licence",
+                            "items",
+                            "item_min",
+                            "item_max",
+                            "item_values",
+                            "item_labels",
+                            "total_items",
+                            "reverse_items",
+                            "total_only",
+                            "total_min",
+                            "total_max",
+                            "bands",
+                            "response",
+                            "remission",
+                            "responder_at_most",
+                            "alerts",
+                            "screen",
+                            "loinc",
+                            "source",
+                            "confidence"}));
     Instrument in;
-    for (auto [key, target] : {std::pair{"id", &in.id}, std::pair{"name", &in.name},
-                               std::pair{"rater", &in.rater}}) {
+    for (auto [key, target] :
+         {std::pair{"id", &in.id}, std::pair{"name", &in.name}, std::pair{"rater", &in.rater}}) {
         auto text = entry.requiredString(key);
         NP_TRY(text);
         *target = *text;
@@ -173,8 +192,8 @@ Result<Instrument> loadInstrument(const DataFile& file, const JsonObject& entry)
                 NP_TRY(values);
                 for (int v : *values) {
                     if (v < 1 || v > in.items) {
-                        return bad(entry.pathOf(key), "item numbers must be 1.." +
-                                                          std::to_string(in.items));
+                        return bad(entry.pathOf(key),
+                                   "item numbers must be 1.." + std::to_string(in.items));
                     }
                 }
                 *target = *values;
@@ -183,9 +202,9 @@ Result<Instrument> loadInstrument(const DataFile& file, const JsonObject& entry)
         in.totalMin = 0;
         in.totalMax = 0;
         for (int item = 1; item <= in.items; ++item) {
-            const bool counted = in.totalItems.empty() ||
-                                 std::find(in.totalItems.begin(), in.totalItems.end(), item) !=
-                                     in.totalItems.end();
+            const bool counted =
+                in.totalItems.empty() ||
+                std::find(in.totalItems.begin(), in.totalItems.end(), item) != in.totalItems.end();
             if (counted) {
                 const auto allowed = in.allowedValues(item);
                 in.totalMin += *std::min_element(allowed.begin(), allowed.end());
@@ -222,8 +241,8 @@ Result<Instrument> loadInstrument(const DataFile& file, const JsonObject& entry)
         if (!*item || **item > in.items || !*above) {
             return bad(a->path(), "needs an item of the instrument and 'above'");
         }
-        in.alerts.push_back({*id, static_cast<int>(**item), static_cast<int>(**above), *message,
-                             *alertFrom});
+        in.alerts.push_back(
+            {*id, static_cast<int>(**item), static_cast<int>(**above), *message, *alertFrom});
     }
     auto screen = entry.optionalObject("screen");
     NP_TRY(screen);
@@ -350,12 +369,12 @@ Result<Score> scoreForm(const Instrument& instrument,
                         const std::vector<std::optional<long long>>& items,
                         std::string_view bandSetId, std::string_view field) {
     if (instrument.totalOnly) {
-        return bad(std::string(field), instrument.name + " is recorded as a total only (" +
-                                           instrument.licence + ")");
+        return bad(std::string(field),
+                   instrument.name + " is recorded as a total only (" + instrument.licence + ")");
     }
     if (!bandSetId.empty() && instrument.bandSet(bandSetId) == nullptr) {
-        return bad("band_set", instrument.name + " has no band set '" + std::string(bandSetId) +
-                                   "'");
+        return bad("band_set",
+                   instrument.name + " has no band set '" + std::string(bandSetId) + "'");
     }
     if (static_cast<int>(items.size()) > instrument.items) {
         return bad(std::string(field), instrument.name + " has " +
@@ -386,9 +405,9 @@ Result<Score> scoreForm(const Instrument& instrument,
         const bool counted = instrument.totalItems.empty() ||
                              std::find(instrument.totalItems.begin(), instrument.totalItems.end(),
                                        number) != instrument.totalItems.end();
-        const bool reversed = std::find(instrument.reverseItems.begin(),
-                                        instrument.reverseItems.end(),
-                                        number) != instrument.reverseItems.end();
+        const bool reversed =
+            std::find(instrument.reverseItems.begin(), instrument.reverseItems.end(), number) !=
+            instrument.reverseItems.end();
         if (counted) {
             total += reversed ? instrument.itemMin + instrument.itemMax - static_cast<int>(value)
                               : static_cast<int>(value);

@@ -75,7 +75,7 @@ struct Instrument {
 };
 
 class InstrumentCatalog {
-public:
+  public:
     /// The catalog built into the program (parsed once; aborts on a broken built-in file,
     /// which a unit test guards).
     static const InstrumentCatalog& builtIn();
@@ -85,7 +85,7 @@ public:
     const std::vector<Instrument>& all() const { return m_instruments; }
     const std::string& version() const { return m_version; }
 
-private:
+  private:
     std::vector<Instrument> m_instruments;
     std::string m_version;
 };
@@ -103,7 +103,7 @@ struct Score {
     std::optional<int> total;               ///< only for a complete form (or an entered total)
     std::optional<std::string> band;        ///< never for an incomplete form
     std::string bandSet;
-    std::vector<Alert> alerts;              ///< raised by answered items, complete or not
+    std::vector<Alert> alerts;  ///< raised by answered items, complete or not
     std::optional<bool> screenPositive;
 };
 

@@ -34,22 +34,22 @@ json alertsJson(const std::vector<Alert>& alerts) {
 }  // namespace
 
 json toJson(const Administration& a) {
-    return json{{"id", a.id},
-                {"mrn", a.mrn},
-                {"instrument", a.instrument},
-                {"catalog_version", a.catalogVersion},
-                {"administered_on", a.administeredOn},
-                {"rater", a.rater},
-                {"context", a.context},
-                {"session", a.sessionNumber ? json(*a.sessionNumber) : json(nullptr)},
-                {"items", itemsJson(a.score.items)},
-                {"complete", a.score.complete},
-                {"total", a.score.total ? json(*a.score.total) : json(nullptr)},
-                {"band", a.score.band ? json(*a.score.band) : json(nullptr)},
-                {"band_set", a.score.bandSet.empty() ? json(nullptr) : json(a.score.bandSet)},
-                {"screen_positive",
-                 a.score.screenPositive ? json(*a.score.screenPositive) : json(nullptr)},
-                {"alerts", alertsJson(a.score.alerts)}};
+    return json{
+        {"id", a.id},
+        {"mrn", a.mrn},
+        {"instrument", a.instrument},
+        {"catalog_version", a.catalogVersion},
+        {"administered_on", a.administeredOn},
+        {"rater", a.rater},
+        {"context", a.context},
+        {"session", a.sessionNumber ? json(*a.sessionNumber) : json(nullptr)},
+        {"items", itemsJson(a.score.items)},
+        {"complete", a.score.complete},
+        {"total", a.score.total ? json(*a.score.total) : json(nullptr)},
+        {"band", a.score.band ? json(*a.score.band) : json(nullptr)},
+        {"band_set", a.score.bandSet.empty() ? json(nullptr) : json(a.score.bandSet)},
+        {"screen_positive", a.score.screenPositive ? json(*a.score.screenPositive) : json(nullptr)},
+        {"alerts", alertsJson(a.score.alerts)}};
 }
 
 json toJson(const Trend& t) {
@@ -101,9 +101,9 @@ Result<Administration> ScaleService::record(const records::Actor& by, std::strin
     Result<Score> scored = makeError(ErrorCode::Internal, "", "not scored");
     if (instrument->totalOnly) {
         if (!input.total || !input.items.empty()) {
-            return makeError(ErrorCode::InvalidInput, "total",
-                             instrument->name + " is recorded as a total only (" +
-                                 instrument->licence + ")");
+            return makeError(
+                ErrorCode::InvalidInput, "total",
+                instrument->name + " is recorded as a total only (" + instrument->licence + ")");
         }
         scored = scoreTotal(*instrument, *input.total, input.bandSet, "total");
     } else {
@@ -114,11 +114,28 @@ Result<Administration> ScaleService::record(const records::Actor& by, std::strin
         scored = scoreForm(*instrument, input.items, input.bandSet, "items");
     }
     NP_TRY(scored);
+    if (input.bandSet.empty() && scored->total && !instrument->bandSets.empty()) {
+        // No band set asked for: use the clinic's choice for this instrument.
+        auto chosen = clinicBandSet(instrument->id);
+        NP_TRY(chosen);
+        if (!chosen->empty()) {
+            scored = instrument->totalOnly
+                         ? scoreTotal(*instrument, *scored->total, *chosen, "total")
+                         : scoreForm(*instrument, input.items, *chosen, "items");
+            NP_TRY(scored);
+        }
+    }
     auto patient = records::PatientService(m_store).findByMrn(by, mrn);
     NP_TRY(patient);
 
-    Administration a{0,        patient->mrn,   instrument->id,         m_catalog.version(),
-                     formatIsoDate(*day), by.login, input.context,     input.sessionNumber,
+    Administration a{0,
+                     patient->mrn,
+                     instrument->id,
+                     m_catalog.version(),
+                     formatIsoDate(*day),
+                     by.login,
+                     input.context,
+                     input.sessionNumber,
                      *scored};
     NP_TRY(m_store.write(by.auditIdentity(), [&](store::WriteContext& w) -> Status {
         auto insert = w.db().prepare(
@@ -134,10 +151,51 @@ Result<Administration> ScaleService::record(const records::Actor& by, std::strin
                         alertsJson(a.score.alerts).dump(), formatUtc(m_store.clock()()));
         NP_TRY(insert->run());
         a.id = w.db().lastInsertRowId();
-        return w.audit("scale_administration", std::to_string(a.id), "record", nullptr,
-                       toJson(a));
+        return w.audit("scale_administration", std::to_string(a.id), "record", nullptr, toJson(a));
     }));
     return a;
+}
+
+Result<std::string> ScaleService::clinicBandSet(std::string_view instrument) {
+    auto row = m_store.db().prepare("SELECT value FROM clinic_settings WHERE key = ?");
+    NP_TRY(row);
+    row->bindAll("scales.band_set." + std::string(instrument));
+    auto found = row->step();
+    NP_TRY(found);
+    return *found ? row->columnText(0) : std::string();
+}
+
+Status ScaleService::setClinicBandSet(const records::Actor& by, std::string_view instrumentId,
+                                      const std::string& bandSet) {
+    NP_TRY(records::require(by, records::Permission::ManageUsers));  // clinic administration
+    const Instrument* instrument = m_catalog.find(instrumentId);
+    if (instrument == nullptr) {
+        return makeError(ErrorCode::InvalidInput, "instrument",
+                         "'" + std::string(instrumentId) + "' is not an instrument");
+    }
+    if (instrument->bandSet(bandSet) == nullptr) {
+        std::string known;
+        for (const auto& set : instrument->bandSets) {
+            known += (known.empty() ? "" : ", ") + set.id;
+        }
+        return makeError(ErrorCode::InvalidInput, "band_set",
+                         instrument->name + " has no band set '" + bandSet + "' (" +
+                             (known.empty() ? "none" : known) + ")");
+    }
+    auto before = clinicBandSet(instrument->id);
+    NP_TRY(before);
+    const std::string key = "scales.band_set." + instrument->id;
+    return m_store.write(by.auditIdentity(), [&](store::WriteContext& w) -> Status {
+        auto upsert = w.db().prepare(
+            "INSERT INTO clinic_settings (key, value, updated_utc, updated_by) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+            "updated_utc = excluded.updated_utc, updated_by = excluded.updated_by");
+        NP_TRY(upsert);
+        upsert->bindAll(key, bandSet, formatUtc(m_store.clock()()), by.userId);
+        NP_TRY(upsert->run());
+        return w.audit("clinic_setting", key, "set",
+                       before->empty() ? json(nullptr) : json(*before), json(bandSet));
+    });
 }
 
 Result<std::vector<Administration>> ScaleService::list(const records::Actor& by,
@@ -181,8 +239,8 @@ Result<std::vector<Administration>> ScaleService::list(const records::Actor& by,
         a.score.band = rows->columnOptionalText(10);
         a.score.bandSet = rows->columnOptionalText(11).value_or("");
         for (const json& alert : json::parse(rows->columnText(12), nullptr, false)) {
-            a.score.alerts.push_back({alert.value("id", ""), alert.value("message", ""),
-                                      alert.value("source", "")});
+            a.score.alerts.push_back(
+                {alert.value("id", ""), alert.value("message", ""), alert.value("source", "")});
         }
         list.push_back(std::move(a));
     }
@@ -216,10 +274,9 @@ Result<Trend> ScaleService::trend(const records::Actor& by, std::string_view mrn
         }
         trend.baseline = *it;
     } else {
-        const auto chosen = std::find_if(complete.begin(), complete.end(),
-                                         [](const Administration& a) {
-                                             return a.context == "baseline";
-                                         });
+        const auto chosen =
+            std::find_if(complete.begin(), complete.end(),
+                         [](const Administration& a) { return a.context == "baseline"; });
         if (chosen != complete.end()) {
             trend.baseline = *chosen;
         } else if (!complete.empty()) {

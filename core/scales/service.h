@@ -20,7 +20,8 @@ struct AdministrationInput {
     std::string instrument;
     std::vector<std::optional<long long>> items;  ///< empty for a total-only instrument
     std::optional<long long> total;               ///< total-only instruments
-    std::string context;  ///< screening | baseline | weekly | pre_session | post_session | follow_up
+    std::string
+        context;  ///< screening | baseline | weekly | pre_session | post_session | follow_up
     std::optional<long long> sessionNumber;
     std::string administeredOn;  ///< YYYY-MM-DD
     std::string bandSet;         ///< empty: the instrument's default (a clinic setting)
@@ -53,7 +54,7 @@ nlohmann::json toJson(const Administration& administration);
 nlohmann::json toJson(const Trend& trend);
 
 class ScaleService {
-public:
+  public:
     explicit ScaleService(store::Store& store,
                           const InstrumentCatalog& catalog = InstrumentCatalog::builtIn())
         : m_store(store), m_catalog(catalog) {}
@@ -64,12 +65,17 @@ public:
     /// The patient's complete administrations of the instrument with progress from the
     /// baseline: the first administered in the "baseline" context, else the first complete one,
     /// or the administration `baselineId` when given.
-    Result<Trend> trend(const records::Actor& by, std::string_view mrn,
-                        std::string_view instrument,
+    Result<Trend> trend(const records::Actor& by, std::string_view mrn, std::string_view instrument,
                         std::optional<std::int64_t> baselineId = std::nullopt);
     Result<std::vector<Administration>> list(const records::Actor& by, std::string_view mrn);
 
-private:
+    /// The clinic's chosen band set of an instrument (administrators set it); empty: the
+    /// instrument's default. Stored as clinic setting "scales.band_set.<instrument>".
+    Result<std::string> clinicBandSet(std::string_view instrument);
+    Status setClinicBandSet(const records::Actor& by, std::string_view instrument,
+                            const std::string& bandSet);
+
+  private:
     store::Store& m_store;
     const InstrumentCatalog& m_catalog;
 };

@@ -201,6 +201,14 @@ CREATE INDEX scale_administrations_by_patient
 CREATE TRIGGER scale_administrations_no_update BEFORE UPDATE ON scale_administrations
 BEGIN SELECT RAISE(ABORT, 'scale administrations are immutable; record a correction'); END;
 )sql"},
+    Migration{7, "clinic settings", R"sql(
+CREATE TABLE clinic_settings (
+    key          TEXT PRIMARY KEY,
+    value        TEXT NOT NULL,
+    updated_utc  TEXT NOT NULL,
+    updated_by   INTEGER NOT NULL REFERENCES users (id)
+);
+)sql"},
 };
 
 }  // namespace

@@ -303,5 +303,18 @@ TEST_F(Administrations, TheSuicidalityAlertIsInTheAuditTrail) {
     EXPECT_TRUE(clinic.store->verifyAudit()->intact);
 }
 
+TEST_F(Administrations, TheClinicChoosesTheHamABandSet) {
+    EXPECT_EQ(record("hama", 20, "weekly", "2026-10-01").score.band, "moderate");  // Matza 2010
+    const Status technician = service.setClinicBandSet(clinic.technician, "hama", "older");
+    ASSERT_FALSE(technician.ok());
+    EXPECT_EQ(technician.error().code, ErrorCode::PermissionDenied);
+    EXPECT_EQ(service.setClinicBandSet(clinic.admin, "hama", "newest").error().field, "band_set");
+    ASSERT_TRUE(service.setClinicBandSet(clinic.admin, "hama", "older").ok());
+    const Administration older = record("hama", 20, "weekly", "2026-10-08");
+    EXPECT_EQ(older.score.band, "mild to moderate");
+    EXPECT_EQ(older.score.bandSet, "older");
+    EXPECT_TRUE(clinic.store->verifyAudit()->intact);
+}
+
 }  // namespace
 }  // namespace neuroplan::scales
