@@ -137,6 +137,9 @@ Result<SafetyRules> loadSafetyRules(std::string_view text, std::string_view orig
         {&rules.tbsIntensityViolation, {&*tbs, "intensity_violation_above_percent_rmt"}},
         {&rules.tbsPulsesWarning, {&*tbs, "pulses_warning_above"}},
         {&rules.tbsPulsesViolation, {&*tbs, "pulses_violation_above"}},
+        {&rules.tbsDefaultBurstFrequencyHz, {&*tbs, "default_burst_frequency_hz"}},
+        {&rules.tbsDefaultPulsesPerBurst, {&*tbs, "default_pulses_per_burst"}},
+        {&rules.tbsDefaultBurstRateHz, {&*tbs, "default_burst_rate_hz"}},
         {&rules.acceleratedMinGapMin, {&*accelerated, "min_minutes_between_sessions"}},
         {&rules.acceleratedMaxSessionsPerDay, {&*accelerated, "max_sessions_per_day"}},
         {&rules.acceleratedMaxPulsesPerDay, {&*accelerated, "max_pulses_per_day"}},
@@ -151,10 +154,9 @@ Result<SafetyRules> loadSafetyRules(std::string_view text, std::string_view orig
     return rules;
 }
 
-Result<std::vector<RtmsDeviceProfile>> loadRtmsProfiles(std::string_view text,
-                                                        std::string_view origin) {
-    auto file = DataFile::parse(text, origin, "device-profiles");
-    NP_TRY(file);
+namespace {
+
+Result<std::vector<RtmsDeviceProfile>> rtmsProfiles(const DataFile* file) {
     auto list = file->top().optionalArray("rtms");
     NP_TRY(list);
     std::vector<RtmsDeviceProfile> profiles;
@@ -201,10 +203,7 @@ Result<std::vector<RtmsDeviceProfile>> loadRtmsProfiles(std::string_view text,
     return profiles;
 }
 
-Result<std::vector<VnsGeneratorProfile>> loadVnsProfiles(std::string_view text,
-                                                         std::string_view origin) {
-    auto file = DataFile::parse(text, origin, "device-profiles");
-    NP_TRY(file);
+Result<std::vector<VnsGeneratorProfile>> vnsProfiles(const DataFile* file) {
     auto list = file->top().optionalArray("vns");
     NP_TRY(list);
     std::vector<VnsGeneratorProfile> profiles;
@@ -258,6 +257,32 @@ Result<std::vector<VnsGeneratorProfile>> loadVnsProfiles(std::string_view text,
         profiles.push_back(std::move(p));
     }
     return profiles;
+}
+
+}  // namespace
+
+Result<std::vector<RtmsDeviceProfile>> loadRtmsProfiles(std::string_view text,
+                                                        std::string_view origin) {
+    auto file = DataFile::parse(text, origin, "device-profiles");
+    NP_TRY(file);
+    return rtmsProfiles(&*file);
+}
+
+Result<std::vector<VnsGeneratorProfile>> loadVnsProfiles(std::string_view text,
+                                                         std::string_view origin) {
+    auto file = DataFile::parse(text, origin, "device-profiles");
+    NP_TRY(file);
+    return vnsProfiles(&*file);
+}
+
+Result<DeviceProfiles> loadDeviceProfiles(std::string_view text, std::string_view origin) {
+    auto file = DataFile::parse(text, origin, "device-profiles");
+    NP_TRY(file);
+    auto rtms = rtmsProfiles(&*file);
+    NP_TRY(rtms);
+    auto vns = vnsProfiles(&*file);
+    NP_TRY(vns);
+    return DeviceProfiles{std::move(rtms).value(), std::move(vns).value()};
 }
 
 Result<VnsRules> loadVnsRules(std::string_view text, std::string_view origin) {
@@ -350,10 +375,10 @@ const Library& Library::builtIn() {
     static const Library library = [] {
         Library l;
         l.safety = orDie(loadSafetyRules(rtmsSafetyV1(), "rtms-safety-v1.json"), "rtms-safety");
-        l.rtmsProfiles =
-            orDie(loadRtmsProfiles(deviceProfilesV1(), "device-profiles-v1.json"), "profiles");
-        l.vnsProfiles =
-            orDie(loadVnsProfiles(deviceProfilesV1(), "device-profiles-v1.json"), "profiles");
+        DeviceProfiles profiles =
+            orDie(loadDeviceProfiles(deviceProfilesV1(), "device-profiles-v1.json"), "profiles");
+        l.rtmsProfiles = std::move(profiles.rtms);
+        l.vnsProfiles = std::move(profiles.vns);
         l.vns = orDie(loadVnsRules(vnsV1(), "vns-v1.json"), "vns rules");
         l.templates =
             orDie(loadTemplates(rtmsTemplatesV1(), "rtms-templates-v1.json"), "templates");

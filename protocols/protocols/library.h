@@ -37,6 +37,9 @@ struct SafetyRules {
     Sourced<double> tbsIntensityViolation;
     Sourced<double> tbsPulsesWarning;
     Sourced<double> tbsPulsesViolation;
+    Sourced<double> tbsDefaultBurstFrequencyHz;  ///< used when a TBS protocol gives none
+    Sourced<double> tbsDefaultPulsesPerBurst;
+    Sourced<double> tbsDefaultBurstRateHz;
     Sourced<double> acceleratedMinGapMin;
     Sourced<double> acceleratedMaxSessionsPerDay;
     Sourced<double> acceleratedMaxPulsesPerDay;
@@ -116,6 +119,12 @@ Result<std::vector<RtmsDeviceProfile>> loadRtmsProfiles(std::string_view text,
                                                         std::string_view origin);
 Result<std::vector<VnsGeneratorProfile>> loadVnsProfiles(std::string_view text,
                                                          std::string_view origin);
+struct DeviceProfiles {
+    std::vector<RtmsDeviceProfile> rtms;
+    std::vector<VnsGeneratorProfile> vns;
+};
+/// Both kinds of profile from one parse of the device-profiles file.
+Result<DeviceProfiles> loadDeviceProfiles(std::string_view text, std::string_view origin);
 Result<VnsRules> loadVnsRules(std::string_view text, std::string_view origin);
 Result<std::vector<Template>> loadTemplates(std::string_view text, std::string_view origin);
 

@@ -11,9 +11,6 @@ using nlohmann::json;
 namespace {
 
 constexpr std::array<std::string_view, 3> kPatterns{"conventional", "itbs", "ctbs"};
-constexpr double kDefaultBurstFrequencyHz = 50;
-constexpr long long kDefaultPulsesPerBurst = 3;
-constexpr double kDefaultBurstRateHz = 5;
 constexpr double kEpsilon = 1e-9;
 
 std::string num(double value) {
@@ -68,10 +65,14 @@ class RtmsValidator {
 
   private:
     double burstFrequency() const {
-        return m_p.burstFrequencyHz.value_or(kDefaultBurstFrequencyHz);
+        return m_p.burstFrequencyHz.value_or(m_safety.tbsDefaultBurstFrequencyHz.value);
     }
-    long long pulsesPerBurst() const { return m_p.pulsesPerBurst.value_or(kDefaultPulsesPerBurst); }
-    double burstRate() const { return m_p.burstRateHz.value_or(kDefaultBurstRateHz); }
+    long long pulsesPerBurst() const {
+        return m_p.pulsesPerBurst.value_or(std::llround(m_safety.tbsDefaultPulsesPerBurst.value));
+    }
+    double burstRate() const {
+        return m_p.burstRateHz.value_or(m_safety.tbsDefaultBurstRateHz.value);
+    }
     long long sessionsPerDay() const { return m_p.sessionsPerDay.value_or(1); }
 
     /// Missing or non-positive values make the protocol invalid; each is named.
