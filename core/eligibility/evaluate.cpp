@@ -1,9 +1,11 @@
 #include "eligibility/evaluate.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <sstream>
 
 namespace neuroplan::eligibility {
@@ -78,9 +80,11 @@ const char* toString(TrialCategory category) {
 namespace {
 
 std::string number(double value) {
+    // What printf's "%g" writes (6 significant digits), without printf's cost.
     char text[32];
-    std::snprintf(text, sizeof text, "%g", value);
-    return text;
+    const auto written =
+        std::to_chars(text, text + sizeof text, value, std::chars_format::general, 6);
+    return std::string(text, written.ptr);
 }
 
 std::string plural(long long n, const char* one, const char* many) {
@@ -267,8 +271,8 @@ class Evaluator {
         if (trial.adherence == "poor") {
             reason("poor_adherence", "adherence was poor", m_rules.minWeeksAtDose.from);
         }
-        for (const PgxRule& rule :
-             trial.agent ? m_rules.pharmacogenomics : std::vector<PgxRule>{}) {
+        for (const PgxRule& rule : trial.agent ? std::span<const PgxRule>(m_rules.pharmacogenomics)
+                                               : std::span<const PgxRule>()) {
             if (std::find(rule.agents.begin(), rule.agents.end(), *trial.agent) ==
                 rule.agents.end()) {
                 continue;

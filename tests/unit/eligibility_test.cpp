@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -1298,9 +1299,11 @@ TEST_P(EligibilityMalformedCase, IsInvalidInputNamingTheField) {
     EXPECT_EQ(result.error().field, row.field) << result.error().describe();
     EXPECT_FALSE(result.error().message.empty());
     // The same through the text entry point.
+    // The same, word for word, through the text entry point (simdjson, not nlohmann).
     const auto fromText = parseCaseText(c.dump(), "case.json");
     ASSERT_FALSE(fromText.ok());
     EXPECT_EQ(fromText.error().field, row.field);
+    EXPECT_EQ(fromText.error().message, result.error().message);
 }
 
 INSTANTIATE_TEST_SUITE_P(Format, EligibilityMalformedCase, ::testing::ValuesIn(malformedRows()),
@@ -1337,6 +1340,67 @@ TEST(EligibilityCaseFormat, NullCountsAsAbsent) {
     c["diagnosis"] = nullptr;
     const Evaluation e = evaluateJson(c);
     EXPECT_EQ(e.trials[0].reasons, std::vector<std::string>{"unassessable"});
+}
+
+TEST(EligibilityCaseFormat, KeyGivenTwiceIsRefusedNotSilentlyOverwritten) {
+    const auto top = parseCaseText(
+        R"({"evaluation_date": "2026-11-02", "diagnosis": "panic_disorder",
+            "diagnosis": "generalized_anxiety_disorder"})",
+        "twice.json");
+    ASSERT_FALSE(top.ok());
+    EXPECT_EQ(top.error().field, "diagnosis");
+    EXPECT_EQ(top.error().message, "is given twice");
+    const auto nested = parseCaseText(
+        R"({"evaluation_date": "2026-11-02",
+            "rtms_screening": {"metal_in_head": false, "metal_in_head": true}})",
+        "twice.json");
+    ASSERT_FALSE(nested.ok());
+    EXPECT_EQ(nested.error().field, "rtms_screening.metal_in_head");
+}
+
+TEST(EligibilityCaseFormat, TextAndDocumentEntryPointsReadTheSameCase) {
+    // parseCaseText reads with simdjson, parseCase with nlohmann: the same rules over two JSON
+    // libraries, so every example and the clean test case must evaluate identically both ways.
+    std::vector<std::string> texts{cleanCase().dump(), cleanCase().dump(2)};
+    for (const auto& entry : std::filesystem::directory_iterator(std::string(NEUROPLAN_SOURCE_DIR) +
+                                                                 "/docs/examples/cases")) {
+        if (entry.path().filename() == "expected.json") {
+            continue;
+        }
+        std::ifstream in(entry.path());
+        std::stringstream text;
+        text << in.rdbuf();
+        texts.push_back(text.str());
+    }
+    for (const auto& text : texts) {
+        const auto fromText = parseCaseText(text, "case.json");
+        const auto fromDocument = parseCase(json::parse(text));
+        ASSERT_TRUE(fromText.ok()) << fromText.error().describe();
+        ASSERT_TRUE(fromDocument.ok()) << fromDocument.error().describe();
+        EXPECT_EQ(toJson(evaluate(*fromText, RuleSet::builtIn())),
+                  toJson(evaluate(*fromDocument, RuleSet::builtIn())));
+    }
+}
+
+TEST(EligibilityCaseFormat, WholeNumbersAgreeAcrossEntryPoints) {
+    // 12.0 counts as 12 sessions; 1e1 as 10; a fraction or a number beyond long long is refused
+    // with the same message either way.
+    for (const char* sessions : {"12.0", "1e1", "12.5", "18446744073709551615", "1e300"}) {
+        SCOPED_TRACE(sessions);
+        const std::string text =
+            std::string(R"({"evaluation_date": "2026-11-02", "trials": [{"type": "psychotherapy",
+            "modality": "cbt", "outcome": "no_response", "sessions": )") +
+            sessions + "}]}";
+        const auto fromText = parseCaseText(text, "case.json");
+        const auto fromDocument = parseCase(json::parse(text));
+        ASSERT_EQ(fromText.ok(), fromDocument.ok());
+        if (fromText.ok()) {
+            EXPECT_EQ(fromText->trials[0].sessions, fromDocument->trials[0].sessions);
+        } else {
+            EXPECT_EQ(fromText.error().field, "trials[0].sessions");
+            EXPECT_EQ(fromText.error().message, fromDocument.error().message);
+        }
+    }
 }
 
 TEST(EligibilityCaseFormat, ExampleCasesParse) {
