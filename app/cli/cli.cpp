@@ -199,6 +199,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     registerProtocolCommands(app, ctx);
     registerCourseCommands(app, ctx);
     registerScaleCommands(app, ctx);
+    registerDeviceCommands(app, ctx);
 
     try {
         app.parse(argc, argv);
