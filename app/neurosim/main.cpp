@@ -5,7 +5,7 @@
 //            [--plaintext]
 //
 // Port 0 picks free ports. One line per device on stdout once it listens:
-//   neurosim: listening rtms NSIM-RTMS-0001 127.0.0.1:40123
+//   neurosim: listening rtms NSIM-RTMS-1000 127.0.0.1:40123
 // Faults (docs/device-protocol.md, "Fault injection"): drop-after=N, delay-ms=MS,
 // corrupt-frame=N, refuse-handshake, silent-after=N, overtemp-at-pulse=N,
 // coil-disconnect-at-pulse=N, impedance-out-of-range.
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     app.add_option("--listen", listen, "HOST:PORT (port 0: any free port)")->required();
     app.add_option("--count", count, "devices in this process, on consecutive ports")
         ->check(CLI::Range(1, 64));
-    app.add_option("--seed", seed, "serial numbers and lead impedance");
+    app.add_option("--seed", seed, "serial numbers (NSIM-KIND-<seed*1000+i>)");
     app.add_option("--fault", faults, "inject a fault (repeatable)");
     app.add_option("--heartbeat-timeout-ms", heartbeatMs,
                    "stop stimulating when the controller is silent this long")
@@ -176,9 +176,9 @@ int main(int argc, char** argv) {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int) {
         for (auto& endpoint : endpoints) {
-            endpoint->stop();
+            endpoint->stop();  // posts: each device stops stimulating and logs why
         }
-        io.stop();
+        asio::post(io, [&io] { io.stop(); });
     });
     io.run();
     return 0;

@@ -8,6 +8,9 @@ namespace neuroplan::device {
 namespace {
 constexpr std::size_t kRememberedResults = 4096;
 constexpr std::size_t kReadChunk = 16 * 1024;
+/// Log entries per chunk: 100 entries with details of a few hundred bytes stay far below the
+/// 64 KiB frame limit.
+constexpr std::uint32_t kMaxLogEntries = 100;
 
 bool isFinal(pb::CommandStatus status) {
     return status == pb::COMMAND_DONE || status == pb::COMMAND_REJECTED ||
@@ -201,7 +204,9 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
         // The device's limit is binding; a controller may ask for a shorter timeout.
         auto timeout = m_owner.m_options.heartbeatTimeout;
         if (hello.heartbeat_timeout_ms() > 0) {
-            timeout = std::min(timeout, std::chrono::milliseconds(hello.heartbeat_timeout_ms()));
+            // Not below 50 ms: shorter would stop stimulation on ordinary scheduling jitter.
+            timeout = std::clamp(std::chrono::milliseconds(hello.heartbeat_timeout_ms()),
+                                 std::chrono::milliseconds(50), timeout);
         }
         m_timeout = timeout;
         pb::Envelope reply;
@@ -278,7 +283,7 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
                 pb::Envelope reply;
                 *reply.mutable_log_chunk() = m_owner.m_behaviour.readLog(
                     envelope.log_request().from_offset(),
-                    std::min<std::uint32_t>(envelope.log_request().max_entries(), 1000));
+                    std::min<std::uint32_t>(envelope.log_request().max_entries(), kMaxLogEntries));
                 send(reply);
                 break;
             }
@@ -291,13 +296,22 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
         const bool urgent = command.has_emergency_stop();
         const auto known = m_owner.m_results.find(command.id());
         pb::CommandResult result;
-        if (known != m_owner.m_results.end()) {
-            result = known->second;  // a retry: answer again, do not execute again
+        if (known != m_owner.m_results.end() && !urgent) {
+            if (known->second.command == command.SerializeAsString()) {
+                result = known->second.result;  // a retry: answer again, do not execute again
+            } else {
+                result.set_id(command.id());
+                result.set_status(pb::COMMAND_REJECTED);
+                result.set_reason(pb::REJECT_INVALID);
+                result.set_detail("command id " + std::to_string(command.id()) +
+                                  " was already used for a different command");
+            }
         } else {
+            // Emergency stop runs every time: stopping twice is harmless, not stopping is not.
             result = m_owner.m_behaviour.execute(command);
             result.set_id(command.id());
             if (isFinal(result.status()) || result.status() == pb::COMMAND_ACCEPTED) {
-                m_owner.remember(result);
+                m_owner.remember(command, result);
             }
         }
         *result.mutable_state() = m_owner.m_behaviour.state();
@@ -398,7 +412,7 @@ void DeviceEndpoint::accept() {
     });
 }
 
-void DeviceEndpoint::remember(const pb::CommandResult& result) {
+void DeviceEndpoint::remember(const pb::Command& command, const pb::CommandResult& result) {
     if (m_results.find(result.id()) == m_results.end()) {
         m_resultOrder.push_back(result.id());
         if (m_resultOrder.size() > kRememberedResults) {
@@ -406,9 +420,10 @@ void DeviceEndpoint::remember(const pb::CommandResult& result) {
             m_resultOrder.pop_front();
         }
     }
-    pb::CommandResult stored = result;
-    stored.clear_state();
-    m_results[result.id()] = std::move(stored);
+    Remembered& entry = m_results[result.id()];
+    entry.command = command.SerializeAsString();
+    entry.result = result;
+    entry.result.clear_state();
 }
 
 void DeviceEndpoint::sendState() {
@@ -437,7 +452,10 @@ void DeviceEndpoint::sendFault(const pb::Fault& fault) {
 }
 
 void DeviceEndpoint::complete(pb::CommandResult result) {
-    remember(result);
+    if (auto known = m_results.find(result.id()); known != m_results.end()) {
+        known->second.result = result;  // the final result replaces ACCEPTED
+        known->second.result.clear_state();
+    }
     if (m_session && m_session->handshaken()) {
         *result.mutable_state() = m_behaviour.state();
         pb::Envelope envelope;

@@ -76,7 +76,6 @@ class DeviceEndpoint : public std::enable_shared_from_this<DeviceEndpoint> {
   private:
     class Session;
     void accept();
-    void remember(const pb::CommandResult& result);
 
     asio::io_context& m_io;
     Strand m_strand;
@@ -84,7 +83,12 @@ class DeviceEndpoint : public std::enable_shared_from_this<DeviceEndpoint> {
     EndpointOptions m_options;
     tcp::acceptor m_acceptor;
     std::shared_ptr<Session> m_session;
-    std::map<std::uint64_t, pb::CommandResult> m_results;  // idempotency: id -> final result
+    struct Remembered {
+        std::string command;  // the command's bytes: the same id must mean the same command
+        pb::CommandResult result;
+    };
+    void remember(const pb::Command& command, const pb::CommandResult& result);
+    std::map<std::uint64_t, Remembered> m_results;  // idempotency: id -> first result
     std::deque<std::uint64_t> m_resultOrder;
     std::uint64_t m_messagesReceived = 0;
     std::uint64_t m_framesSent = 0;

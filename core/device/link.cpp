@@ -1,6 +1,7 @@
 #include "device/link.h"
 
 #include <algorithm>
+#include <random>
 
 namespace neuroplan::device {
 
@@ -34,6 +35,15 @@ namespace {
 bool isFinal(pb::CommandStatus status) {
     return status == pb::COMMAND_DONE || status == pb::COMMAND_REJECTED ||
            status == pb::COMMAND_FAILED;
+}
+
+/// Ids from different controllers (or runs) must not collide at the device, which remembers
+/// them: start at a random value below 2^63, leaving room to count up.
+std::uint64_t randomCommandIdStart() {
+    std::random_device device;
+    const std::uint64_t high = device();
+    const std::uint64_t low = device();
+    return (((high << 32) | low) & 0x3FFFFFFFFFFFFFFFULL) + 1;
 }
 
 pb::CommandResult failed(std::uint64_t id, const std::string& detail) {
@@ -74,6 +84,7 @@ DeviceLink::DeviceLink(asio::io_context& io, LinkOptions options, Handler handle
       m_address(address),
       m_backoff(m_options.reconnectMin),
       m_timeout(m_options.heartbeatTimeout),
+      m_nextId(randomCommandIdStart()),
       m_timer(m_strand),
       m_heartbeatTimer(m_strand),
       m_watchdog(m_strand),
@@ -214,7 +225,13 @@ void DeviceLink::read() {
                                        toString(self->m_decoder.error()));
                         return;
                     }
-                    continue;  // one unreadable frame: dropped, the stream is still in step
+                    // One unreadable frame: dropped (and reported), the stream is still in step.
+                    LinkEvent dropped;
+                    dropped.kind = LinkEvent::Kind::Dropped;
+                    dropped.dropped = self->m_decoder.error();
+                    dropped.detail = toString(dropped.dropped);
+                    self->emit(std::move(dropped));
+                    continue;
                 }
                 self->onFrame(envelope);
                 if (generation != self->m_generation || self->m_closed) {
@@ -294,6 +311,7 @@ void DeviceLink::onFrame(const pb::Envelope& envelope) {
             const pb::CommandResult& result = envelope.result();
             if (result.id() == m_reloadId && m_reloadPending && isFinal(result.status())) {
                 m_reloadPending = false;
+                m_timer.cancel();
                 LinkEvent state;
                 state.kind = LinkEvent::Kind::State;
                 state.state = result.state();
@@ -380,6 +398,15 @@ void DeviceLink::onHello(const pb::Hello& hello) {
     envelope.mutable_command()->set_id(m_reloadId);
     envelope.mutable_command()->mutable_read_state();
     enqueue(envelope, false);
+    const std::uint64_t generation = m_generation;
+    auto self = shared_from_this();
+    m_timer.expires_after(m_options.handshakeTimeout);  // reading the state is part of connecting
+    m_timer.async_wait([self, generation](boost::system::error_code error) {
+        if (!error && generation == self->m_generation && self->m_reloadPending) {
+            self->down(LinkDown::ProtocolError,
+                       "the device did not send its state after connecting");
+        }
+    });
 }
 
 void DeviceLink::heartbeat() {
@@ -440,7 +467,9 @@ void DeviceLink::down(LinkDown reason, const std::string& detail, pb::RefusalRea
         entry.promise.set_value(
             failed(id, std::string("link down before the device answered: ") + detail));
     }
-    const bool refusedForGood = reason == LinkDown::Refused || reason == LinkDown::Incompatible;
+    // A refusal is final, except BUSY: another controller may let go of the device.
+    const bool refusedForGood = (reason == LinkDown::Refused && refusal != pb::REFUSAL_BUSY) ||
+                                reason == LinkDown::Incompatible;
     const bool again = m_options.reconnect && reason != LinkDown::Closed && !refusedForGood;
     LinkEvent event;
     event.kind = LinkEvent::Kind::Down;

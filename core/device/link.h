@@ -1,8 +1,9 @@
 // neuroplan::device — the controller side of the link: one DeviceLink per device, its own
 // strand, a single-writer queue (emergency stop goes to the front), deadlines on connect,
 // handshake and write, heartbeats both ways, and reconnection with backoff. After every
-// (re)connection the link reads the device's whole state before reporting it: it trusts
-// nothing it cached.
+// (re)connection the link reads the device's whole state (a State event with reloaded = true)
+// and trusts nothing it cached; if that state does not come within handshakeTimeout the link is
+// dropped and tried again.
 //
 // Events reach the owner through one callback, called on the link's strand. The Qt app wraps
 // it in a thin adapter that re-emits them as queued signals.
@@ -56,7 +57,7 @@ enum class LinkDown {
 const char* toString(LinkDown reason);
 
 struct LinkEvent {
-    enum class Kind { Connected, Down, State, Telemetry, Fault, Result, Log };
+    enum class Kind { Connected, Down, State, Telemetry, Fault, Result, Log, Dropped };
     Kind kind = Kind::State;
     pb::Hello peer;                                       // Connected
     LinkDown down = LinkDown::Closed;                     // Down
@@ -70,6 +71,7 @@ struct LinkEvent {
     pb::Fault fault;
     pb::CommandResult result;  // Result (every one, including intermediate ones)
     pb::LogChunk log;
+    FrameError dropped = FrameError::None;  // Dropped: an unreadable frame was skipped
 };
 
 class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
@@ -142,7 +144,7 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
     std::chrono::milliseconds m_timeout;
     std::uint64_t m_heartbeats = 0;
     std::uint64_t m_lastTelemetry = 0;
-    std::atomic<std::uint64_t> m_nextId{1};
+    std::atomic<std::uint64_t> m_nextId;  // starts at a random 63-bit value
     std::map<std::uint64_t, Pending> m_pending;
     std::uint64_t m_reloadId = 0;
     asio::steady_timer m_timer;  // connect / handshake / reconnect

@@ -225,7 +225,7 @@ pb::CommandResult SimulatedDevice::execute(const pb::Command& command) {
             m_train = 0;
             m_pulseInTrain = 0;
             log("started", "");
-            begin();
+            begin(false);
             result = done();
             break;
         case pb::Command::kPause:
@@ -242,7 +242,7 @@ pb::CommandResult SimulatedDevice::execute(const pb::Command& command) {
                 return wrongState("resume");
             }
             log("resumed", "");
-            begin();
+            begin(true);
             result = done();
             break;
         case pb::Command::kStop:
@@ -267,21 +267,23 @@ pb::CommandResult SimulatedDevice::execute(const pb::Command& command) {
             }
             if (rtms) {
                 const double output = command.set_intensity().output_percent();
-                if (!(output > 0) || output > m_model.maxOutputPercent.value) {
+                if (!(output > 0) || output > m_approvedOutput) {
                     return rejected(pb::REJECT_OVER_LIMIT,
                                     "output " + number(output) + " % is outside 0-" +
-                                        number(m_model.maxOutputPercent.value) + " %");
+                                        number(m_approvedOutput) +
+                                        " % (the approved protocol's output)");
                 }
                 m_state.set_output_percent(output);
                 m_state.mutable_loaded()->mutable_rtms()->set_output_percent(output);
                 log("intensity", number(output) + " %");
             } else {
                 const double current = command.set_intensity().current_ma();
-                if (current < m_vns.currentMa.min || current > m_vns.currentMa.max) {
-                    return rejected(pb::REJECT_OVER_LIMIT, "current " + number(current) +
-                                                               " mA is outside " +
-                                                               number(m_vns.currentMa.min) + "-" +
-                                                               number(m_vns.currentMa.max) + " mA");
+                if (current < m_vns.currentMa.min || current > m_approvedOutput) {
+                    return rejected(pb::REJECT_OVER_LIMIT,
+                                    "current " + number(current) + " mA is outside " +
+                                        number(m_vns.currentMa.min) + "-" +
+                                        number(m_approvedOutput) +
+                                        " mA (the approved programme's current)");
                 }
                 m_state.set_current_ma(current);
                 m_state.mutable_loaded()->mutable_vns()->set_output_current_ma(current);
@@ -302,7 +304,7 @@ pb::CommandResult SimulatedDevice::execute(const pb::Command& command) {
             if (rtms) {
                 return rejected(pb::REJECT_WRONG_KIND, "program is a VNS command");
             }
-            result = program(command.program().vns(), "", false);
+            result = program(command.program().vns(), command.program().approved_sha256());
             break;
         case pb::Command::kImpedanceTest:
             if (rtms) {
@@ -331,7 +333,7 @@ pb::CommandResult SimulatedDevice::load(const pb::LoadProtocol& load) {
         if (!load.has_vns()) {
             return rejected(pb::REJECT_WRONG_KIND, "this is a VNS programmer");
         }
-        return program(load.vns(), load.approved_sha256(), true);
+        return program(load.vns(), load.approved_sha256());
     }
     if (!load.has_rtms()) {
         return rejected(pb::REJECT_WRONG_KIND, "this is an rTMS stimulator");
@@ -379,14 +381,20 @@ pb::CommandResult SimulatedDevice::load(const pb::LoadProtocol& load) {
     if (p.inter_train_interval_s() < 0) {
         return rejected(pb::REJECT_INVALID, "inter_train_interval_s must not be negative");
     }
-    m_state.clear_loaded();
-    *m_state.mutable_loaded() = load;
-    const double trainS = pulseOffsetS(p.pulses_per_train() - 1);
+    if (tbs && (p.pulses_per_burst() - 1) / p.burst_frequency_hz() >= 1.0 / p.frequency_hz()) {
+        return over("a burst of " + std::to_string(p.pulses_per_burst()) + " pulses at " +
+                    number(p.burst_frequency_hz()) + " Hz does not fit its " +
+                    number(p.frequency_hz()) + " Hz repetition");
+    }
+    // Checked before anything changes: a refused load leaves the device as it was.
+    const double trainS = pulseOffsetS(p, p.pulses_per_train() - 1);
     if (trainS > m_rtms.maxTrainS.value) {
-        m_state.clear_loaded();
         return over("a train lasts " + number(trainS) + " s, more than " +
                     number(m_rtms.maxTrainS.value) + " s");
     }
+    m_state.clear_loaded();
+    *m_state.mutable_loaded() = load;
+    m_approvedOutput = p.output_percent();
     m_state.set_output_percent(p.output_percent());
     m_state.set_pulses_planned(p.pulses_per_train() * p.train_count());
     m_state.set_pulses_delivered(0);
@@ -396,11 +404,14 @@ pb::CommandResult SimulatedDevice::load(const pb::LoadProtocol& load) {
     return done();
 }
 
-pb::CommandResult SimulatedDevice::program(const pb::VnsParameters& vns, const std::string& hash,
-                                           bool needsHash) {
+pb::CommandResult SimulatedDevice::program(const pb::VnsParameters& vns, const std::string& hash) {
     const pb::Phase phase = m_state.phase();
     if (phase == pb::PHASE_STIMULATING || phase == pb::PHASE_PAUSED || phase == pb::PHASE_ARMED) {
         return rejected(pb::REJECT_WRONG_STATE, "stop before programming");
+    }
+    if (!isSha256Hex(hash)) {
+        return rejected(pb::REJECT_HASH_MISSING,
+                        "a generator is programmed only with the SHA-256 of its approved settings");
     }
     const auto over = [](const std::string& detail) {
         return rejected(pb::REJECT_OVER_LIMIT, detail);
@@ -432,9 +443,8 @@ pb::CommandResult SimulatedDevice::program(const pb::VnsParameters& vns, const s
     }
     m_state.clear_loaded();
     *m_state.mutable_loaded()->mutable_vns() = vns;
-    if (needsHash) {
-        m_state.mutable_loaded()->set_approved_sha256(hash);
-    }
+    m_state.mutable_loaded()->set_approved_sha256(hash);
+    m_approvedOutput = vns.output_current_ma();
     m_state.set_current_ma(vns.output_current_ma());
     m_state.set_phase(pb::PHASE_LOADED);
     log("programmed", number(vns.output_current_ma()) + " mA");
@@ -475,10 +485,9 @@ pb::CommandResult SimulatedDevice::impedanceTest(std::uint64_t id) {
     return accepted;
 }
 
-double SimulatedDevice::pulseOffsetS(std::uint32_t index) const {
-    const pb::RtmsParameters& p = m_state.loaded().rtms();
-    if (m_kind == pb::DEVICE_KIND_VNS) {
-        return 0;
+double SimulatedDevice::pulseOffsetS(const pb::RtmsParameters& p, std::uint32_t index) {
+    if (p.frequency_hz() <= 0) {
+        return 0;  // VNS, or nothing loaded
     }
     if (p.pattern() == pb::PATTERN_ITBS || p.pattern() == pb::PATTERN_CTBS) {
         const std::uint32_t burst = index / p.pulses_per_burst();
@@ -488,13 +497,24 @@ double SimulatedDevice::pulseOffsetS(std::uint32_t index) const {
     return index / p.frequency_hz();
 }
 
-void SimulatedDevice::begin() {
+void SimulatedDevice::begin(bool resuming) {
     m_state.set_phase(pb::PHASE_STIMULATING);
-    // Continue from where a pause left off: the current train restarts its clock so that the
-    // next pulse comes one interval after resuming.
-    m_trainStart = std::chrono::steady_clock::now() -
-                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                       std::chrono::duration<double>(pulseOffsetS(m_pulseInTrain)));
+    const auto now = std::chrono::steady_clock::now();
+    const auto seconds = [](double s) {
+        return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(s));
+    };
+    if (!resuming || m_kind == pb::DEVICE_KIND_VNS) {
+        m_trainStart = now;  // the first pulse at once
+    } else if (m_pulseInTrain > 0) {
+        // Mid-train: the next pulse one pulse interval after resuming, never sooner.
+        const double gap = pulseOffsetS(m_pulseInTrain) - pulseOffsetS(m_pulseInTrain - 1);
+        m_trainStart = now + seconds(gap) - seconds(pulseOffsetS(m_pulseInTrain));
+    } else {
+        // Between trains: a whole inter-train pause after resuming.
+        m_trainStart =
+            std::max(m_trainStart, now + seconds(m_state.loaded().rtms().inter_train_interval_s()));
+    }
     schedule();
 }
 

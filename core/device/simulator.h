@@ -2,7 +2,7 @@
 // It models the device, not just the protocol: pulses at the protocol's timing, coil heating
 // and cooling with an over-temperature cut-out, an output limit, VNS lead impedance and battery,
 // and its own safety limits (device-profiles-v1 and simulator-v1), which it enforces whatever
-// the controller says. Used by neurosim and by the device-link benchmark.
+// the controller says. Used by neurosim and by tests/bench/device_link_bench.
 #pragma once
 
 #include <atomic>
@@ -55,10 +55,9 @@ class SimulatedDevice : public DeviceBehaviour {
 
   private:
     pb::CommandResult load(const pb::LoadProtocol& load);
-    pb::CommandResult program(const pb::VnsParameters& vns, const std::string& hash,
-                              bool needsHash);
+    pb::CommandResult program(const pb::VnsParameters& vns, const std::string& hash);
     pb::CommandResult impedanceTest(std::uint64_t id);
-    void begin();
+    void begin(bool resuming);
     void schedule();
     void pulse();
     void stopStimulation(pb::StopCause cause, const std::string& detail, pb::Phase next);
@@ -68,7 +67,10 @@ class SimulatedDevice : public DeviceBehaviour {
     void log(const std::string& event, const std::string& detail);
     std::uint64_t deviceMicros() const;
     /// Seconds from the start of a train to pulse `index` of that train.
-    double pulseOffsetS(std::uint32_t index) const;
+    static double pulseOffsetS(const pb::RtmsParameters& p, std::uint32_t index);
+    double pulseOffsetS(std::uint32_t index) const {
+        return pulseOffsetS(m_state.loaded().rtms(), index);
+    }
 
     pb::DeviceKind m_kind;
     std::string m_serial;
@@ -85,6 +87,7 @@ class SimulatedDevice : public DeviceBehaviour {
     std::chrono::steady_clock::time_point m_trainStart;
     std::uint32_t m_pulseInTrain = 0;
     std::uint32_t m_train = 0;
+    double m_approvedOutput = 0;  ///< rTMS % output or VNS mA of the loaded, approved protocol
     std::atomic<std::int64_t> m_lastStopNanos{0};
     std::atomic<std::uint64_t> m_pulses{0};
 };

@@ -164,4 +164,83 @@ TestClinic::TestClinic() {
     physician = make("doc", "Dana Physician", "physician");
 }
 
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv) {
+    int outPipe[2];
+    if (pipe2(outPipe, O_CLOEXEC) != 0) {
+        return;
+    }
+    const pid_t pid = fork();
+    if (pid == 0) {
+        dup2(outPipe[1], STDOUT_FILENO);
+        const int devNull = open("/dev/null", O_RDONLY);
+        dup2(devNull, STDIN_FILENO);
+        std::vector<char*> args;
+        for (const auto& a : argv) {
+            args.push_back(const_cast<char*>(a.c_str()));
+        }
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    close(outPipe[1]);
+    m_pid = pid;
+    m_out = outPipe[0];
+}
+
+BackgroundProcess::~BackgroundProcess() {
+    if (m_pid > 0) {
+        ::kill(m_pid, SIGTERM);
+        for (int i = 0; i < 200; ++i) {  // up to 2 s for a clean exit
+            int status = 0;
+            if (waitpid(m_pid, &status, WNOHANG) == m_pid) {
+                m_pid = -1;
+                break;
+            }
+            usleep(10000);
+        }
+        if (m_pid > 0) {
+            kill();
+        }
+    }
+    if (m_out >= 0) {
+        close(m_out);
+    }
+}
+
+void BackgroundProcess::kill() {
+    if (m_pid > 0) {
+        ::kill(m_pid, SIGKILL);
+        int status = 0;
+        waitpid(m_pid, &status, 0);
+        m_pid = -1;
+    }
+}
+
+std::string BackgroundProcess::readLine(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto newline = m_pending.find('\n');
+        if (newline != std::string::npos) {
+            std::string line = m_pending.substr(0, newline);
+            m_pending.erase(0, newline + 1);
+            return line;
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || m_out < 0) {
+            return {};
+        }
+        pollfd fd{m_out, POLLIN, 0};
+        if (poll(&fd, 1, static_cast<int>(left.count())) <= 0) {
+            return {};
+        }
+        char buffer[4096];
+        const ssize_t n = read(m_out, buffer, sizeof buffer);
+        if (n <= 0) {
+            return {};
+        }
+        m_pending.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
 }  // namespace neuroplan::testing

@@ -41,6 +41,26 @@ ProcessResult runProcess(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+/// A program running in the background (e.g. neurosim) whose stdout can be read line by line;
+/// SIGTERM then SIGKILL on destruction.
+class BackgroundProcess {
+  public:
+    explicit BackgroundProcess(const std::vector<std::string>& argv);
+    ~BackgroundProcess();
+    BackgroundProcess(const BackgroundProcess&) = delete;
+    BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+    bool running() const { return m_pid > 0; }
+    /// The next line of stdout, or empty after `timeout` or end of output.
+    std::string readLine(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// Sends SIGKILL (a device that loses power) and reaps the process.
+    void kill();
+
+  private:
+    int m_pid = -1;
+    int m_out = -1;
+    std::string m_pending;
+};
+
 /// Reads a whole file as bytes.
 std::string readFile(const std::filesystem::path& path);
 
