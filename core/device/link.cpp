@@ -118,7 +118,7 @@ void DeviceLink::simulateCut() {
     });
 }
 
-void DeviceLink::emit(LinkEvent event) {
+void DeviceLink::notify(LinkEvent event) {
     if (m_handler) {
         m_handler(event);
     }
@@ -230,7 +230,7 @@ void DeviceLink::read() {
                     dropped.kind = LinkEvent::Kind::Dropped;
                     dropped.dropped = self->m_decoder.error();
                     dropped.detail = toString(dropped.dropped);
-                    self->emit(std::move(dropped));
+                    self->notify(std::move(dropped));
                     continue;
                 }
                 self->onFrame(envelope);
@@ -316,11 +316,11 @@ void DeviceLink::onFrame(const pb::Envelope& envelope) {
                 state.kind = LinkEvent::Kind::State;
                 state.state = result.state();
                 state.reloaded = true;
-                emit(std::move(state));
+                notify(std::move(state));
             }
             event.kind = LinkEvent::Kind::Result;
             event.result = result;
-            emit(event);
+            notify(event);
             if (isFinal(result.status())) {
                 finish(result.id(), result);
             }
@@ -349,7 +349,7 @@ void DeviceLink::onFrame(const pb::Envelope& envelope) {
         default:
             return;  // nothing else is meaningful from a device
     }
-    emit(std::move(event));
+    notify(std::move(event));
 }
 
 void DeviceLink::onHello(const pb::Hello& hello) {
@@ -388,7 +388,7 @@ void DeviceLink::onHello(const pb::Hello& hello) {
     LinkEvent event;
     event.kind = LinkEvent::Kind::Connected;
     event.peer = hello;
-    emit(std::move(event));
+    notify(std::move(event));
     heartbeat();
     armWatchdog();
     // Trust nothing cached: read the whole state before anything else.
@@ -478,7 +478,7 @@ void DeviceLink::down(LinkDown reason, const std::string& detail, pb::RefusalRea
     event.detail = detail;
     event.willReconnect = again;
     (void)wasUp;
-    emit(std::move(event));
+    notify(std::move(event));
     if (again) {
         auto self = shared_from_this();
         m_timer.expires_after(m_backoff);

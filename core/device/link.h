@@ -121,7 +121,7 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
     void down(LinkDown reason, const std::string& detail,
               pb::RefusalReason refusal = pb::REFUSAL_UNSPECIFIED);
     void finish(std::uint64_t id, pb::CommandResult result);
-    void emit(LinkEvent event);
+    void notify(LinkEvent event);
 
     asio::io_context& m_io;
     Strand m_strand;
