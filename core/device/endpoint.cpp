@@ -11,6 +11,8 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 /// Log entries per chunk: 100 entries with details of a few hundred bytes stay far below the
 /// 64 KiB frame limit.
 constexpr std::uint32_t kMaxLogEntries = 100;
+/// Frames gathered into one write.
+constexpr std::size_t kMaxFramesPerWrite = 64;
 
 bool isFinal(pb::CommandStatus status) {
     return status == pb::COMMAND_DONE || status == pb::COMMAND_REJECTED ||
@@ -26,8 +28,7 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
           m_transport(owner.m_strand, owner.m_options.tls),
           m_handshakeTimer(owner.m_strand),
           m_heartbeatTimer(owner.m_strand),
-          m_watchdog(owner.m_strand),
-          m_writeTimer(owner.m_strand) {}
+          m_watchdog(owner.m_strand) {}
 
     Transport& transport() { return m_transport; }
     bool handshaken() const { return m_handshaken; }
@@ -61,7 +62,9 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
             std::fill(frame.begin() + kHeaderBytes, frame.end(), '\xff');
         }
         if (urgent) {
-            m_queue.insert(m_queue.begin() + (m_writing ? 1 : 0), std::move(frame));
+            // Ahead of everything not yet being written.
+            m_queue.insert(m_queue.begin() + static_cast<std::ptrdiff_t>(m_inFlight),
+                           std::move(frame));
         } else {
             m_queue.push_back(std::move(frame));
         }
@@ -76,7 +79,7 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
         }
         m_closed = true;
         m_transport.close();
-        for (auto* timer : {&m_handshakeTimer, &m_heartbeatTimer, &m_watchdog, &m_writeTimer}) {
+        for (auto* timer : {&m_handshakeTimer, &m_heartbeatTimer, &m_watchdog}) {
             timer->cancel();
         }
         if (m_handshaken) {
@@ -130,26 +133,30 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
             return;
         }
         m_writing = true;
+        // Everything queued goes out in one write (telemetry from a fast train piles up); the
+        // deadline is checked on the heartbeat tick rather than with a timer per write.
+        m_writeStarted = std::chrono::steady_clock::now();
+        m_inFlight = std::min<std::size_t>(m_queue.size(), kMaxFramesPerWrite);
+        m_buffers.clear();
+        for (std::size_t i = 0; i < m_inFlight; ++i) {
+            m_buffers.push_back(asio::buffer(m_queue[i]));
+        }
         auto self = shared_from_this();
-        m_writeTimer.expires_after(m_owner.m_options.writeTimeout);
-        m_writeTimer.async_wait([self](boost::system::error_code error) {
-            if (!error) {
-                self->close("write to controller timed out");
-            }
-        });
-        asio::async_write(m_transport, asio::buffer(m_queue.front()),
-                          [self](boost::system::error_code error, std::size_t) {
-                              self->m_writeTimer.cancel();
-                              if (self->m_closed) {
-                                  return;
-                              }
-                              if (error) {
-                                  self->close("write failed: " + error.message());
-                                  return;
-                              }
-                              self->m_queue.pop_front();
-                              self->write();
-                          });
+        asio::async_write(
+            m_transport, m_buffers, [self](boost::system::error_code error, std::size_t) {
+                if (self->m_closed) {
+                    return;
+                }
+                if (error) {
+                    self->close("write failed: " + error.message());
+                    return;
+                }
+                self->m_queue.erase(
+                    self->m_queue.begin(),
+                    self->m_queue.begin() + static_cast<std::ptrdiff_t>(self->m_inFlight));
+                self->m_inFlight = 0;
+                self->write();
+            });
     }
 
     void refuse(pb::RefusalReason reason, const std::string& detail) {
@@ -226,6 +233,11 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
 
     void heartbeat() {
         if (m_closed) {
+            return;
+        }
+        if (m_writing &&
+            std::chrono::steady_clock::now() - m_writeStarted > m_owner.m_options.writeTimeout) {
+            close("write to controller timed out");
             return;
         }
         const auto& silent = m_owner.m_options.faults.silentAfterMessages;
@@ -343,7 +355,9 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
     asio::steady_timer m_handshakeTimer;
     asio::steady_timer m_heartbeatTimer;
     asio::steady_timer m_watchdog;
-    asio::steady_timer m_writeTimer;
+    std::chrono::steady_clock::time_point m_writeStarted;
+    std::size_t m_inFlight = 0;  // frames at the front of m_queue being written
+    std::vector<asio::const_buffer> m_buffers;
 
     friend class DeviceEndpoint;
 };

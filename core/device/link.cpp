@@ -87,8 +87,7 @@ DeviceLink::DeviceLink(asio::io_context& io, LinkOptions options, Handler handle
       m_nextId(randomCommandIdStart()),
       m_timer(m_strand),
       m_heartbeatTimer(m_strand),
-      m_watchdog(m_strand),
-      m_writeTimer(m_strand) {}
+      m_watchdog(m_strand) {}
 
 DeviceLink::~DeviceLink() = default;
 
@@ -263,20 +262,16 @@ void DeviceLink::write() {
         return;
     }
     m_writing = true;
+    // The write deadline is checked by the heartbeat tick (supervise()), not by a timer per
+    // write: arming and cancelling a timer costs system calls on every frame.
+    m_writeStarted = std::chrono::steady_clock::now();
     const std::uint64_t generation = m_generation;
     auto self = shared_from_this();
-    m_writeTimer.expires_after(m_options.writeTimeout);
-    m_writeTimer.async_wait([self, generation](boost::system::error_code error) {
-        if (!error && generation == self->m_generation) {
-            self->down(LinkDown::WriteTimeout, "a write to the device did not finish in time");
-        }
-    });
     asio::async_write(*m_transport, asio::buffer(m_queue.front()),
                       [self, generation](boost::system::error_code error, std::size_t) {
                           if (generation != self->m_generation || self->m_closed) {
                               return;
                           }
-                          self->m_writeTimer.cancel();
                           if (error) {
                               self->down(LinkDown::PeerClosed, "write failed: " + error.message());
                               return;
@@ -409,9 +404,32 @@ void DeviceLink::onHello(const pb::Hello& hello) {
     });
 }
 
+void DeviceLink::supervise() {
+    const auto now = std::chrono::steady_clock::now();
+    if (m_writing && now - m_writeStarted > m_options.writeTimeout) {
+        down(LinkDown::WriteTimeout, "a write to the device did not finish in time");
+        return;
+    }
+    std::vector<std::uint64_t> late;
+    for (const auto& [id, entry] : m_pending) {
+        if (now >= entry.deadline) {
+            late.push_back(id);
+        }
+    }
+    for (std::uint64_t id : late) {
+        finish(id, failed(id, "no answer from the device within " +
+                                  std::to_string(m_options.commandTimeout.count()) + " ms"));
+    }
+}
+
 void DeviceLink::heartbeat() {
     if (!m_up || m_cut) {
         return;
+    }
+    const std::uint64_t before = m_generation;
+    supervise();
+    if (before != m_generation) {
+        return;  // the link went down
     }
     pb::Envelope envelope;
     envelope.mutable_heartbeat()->set_counter(++m_heartbeats);
@@ -456,7 +474,7 @@ void DeviceLink::down(LinkDown reason, const std::string& detail, pb::RefusalRea
     if (m_transport) {
         m_transport->close();
     }
-    for (auto* timer : {&m_heartbeatTimer, &m_watchdog, &m_writeTimer}) {
+    for (auto* timer : {&m_heartbeatTimer, &m_watchdog}) {
         timer->cancel();
     }
     m_timer.cancel();
@@ -518,16 +536,7 @@ std::future<pb::CommandResult> DeviceLink::send(pb::Command command) {
         }
         Pending entry;
         entry.promise = std::move(*promise);
-        entry.deadline =
-            std::make_unique<asio::steady_timer>(self->m_strand, self->m_options.commandTimeout);
-        entry.deadline->async_wait([self, id](boost::system::error_code error) {
-            if (!error) {
-                self->finish(
-                    id,
-                    failed(id, "no answer from the device within " +
-                                   std::to_string(self->m_options.commandTimeout.count()) + " ms"));
-            }
-        });
+        entry.deadline = std::chrono::steady_clock::now() + self->m_options.commandTimeout;
         self->m_pending.emplace(id, std::move(entry));
         pb::Envelope envelope;
         *envelope.mutable_command() = command;

@@ -106,7 +106,7 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
                std::shared_ptr<asio::ssl::context> tls, asio::ip::address address);
     struct Pending {
         std::promise<pb::CommandResult> promise;
-        std::unique_ptr<asio::steady_timer> deadline;
+        std::chrono::steady_clock::time_point deadline;  ///< checked by supervise()
     };
 
     void connect();
@@ -117,6 +117,9 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
     void onFrame(const pb::Envelope& envelope);
     void onHello(const pb::Hello& hello);
     void heartbeat();
+    /// On every heartbeat tick: a write that takes longer than writeTimeout drops the link;
+    /// commands past their deadline fail.
+    void supervise();
     void armWatchdog();
     void down(LinkDown reason, const std::string& detail,
               pb::RefusalReason refusal = pb::REFUSAL_UNSPECIFIED);
@@ -150,7 +153,7 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
     asio::steady_timer m_timer;  // connect / handshake / reconnect
     asio::steady_timer m_heartbeatTimer;
     asio::steady_timer m_watchdog;
-    asio::steady_timer m_writeTimer;
+    std::chrono::steady_clock::time_point m_writeStarted;
 };
 
 }  // namespace neuroplan::device

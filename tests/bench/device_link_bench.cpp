@@ -3,7 +3,8 @@
 //   (1) floor: a plain Asio ping-pong over TCP with frames of the same sizes as (2)
 //   (2) the link's command round trip (ReadState -> CommandResult with the full state), median
 //       and p99, and its ratio to (1). Both are driven the same way: the next request is issued
-//       from the completion of the previous one, each side on its own io_context thread.
+//       from the completion of the previous one, each side on its own io_context thread; (1)
+//       and (2) alternate in 10 blocks so that both see the same machine load.
 //   (3) emergency-stop round trip while 20 simulated devices each stream per-pulse telemetry at
 //       50 Hz: median, p99, and telemetry messages lost (sequence gaps)
 //   (4) time from a link cut (controller goes silent) to the simulated device stopping, max over
@@ -313,11 +314,26 @@ EstopFigures estopUnderLoad(int deviceCount, int estops) {
     std::this_thread::sleep_for(1s);  // every device streaming
     EstopFigures figures;
     figures.devices = deviceCount;
+    // The round trip ends when the result reaches the controller's link (its io thread), not
+    // when this thread wakes up from the future.
+    std::atomic<std::uint64_t> expected{0};
+    std::atomic<Clock::rep> arrived{0};
+    for (auto& l : links) {
+        l->onResult = [&](const LinkEvent& e) {
+            if (e.result.id() == expected.load() && e.result.status() == pb::COMMAND_DONE) {
+                arrived = Clock::now().time_since_epoch().count();
+            }
+        };
+    }
     for (int i = 0; i < estops; ++i) {
         Link& l = *links[static_cast<std::size_t>(i % deviceCount)];
+        pb::Command estop = action([](pb::Command& c) { c.mutable_emergency_stop(); });
+        estop.set_id(l.link->nextCommandId());
+        expected = estop.id();
         const auto sent = Clock::now();
-        const auto result = l.run(action([](pb::Command& c) { c.mutable_emergency_stop(); }));
-        figures.samples.push_back(micros(Clock::now() - sent));
+        const auto result = l.run(std::move(estop));
+        figures.samples.push_back(
+            micros(Clock::time_point(Clock::duration(arrived.load())) - sent));
         if (result.status() != pb::COMMAND_DONE ||
             result.state().last_stop() != pb::STOP_EMERGENCY) {
             std::fprintf(stderr, "emergency stop %d: unexpected result %s\n", i,
@@ -327,6 +343,7 @@ EstopFigures estopUnderLoad(int deviceCount, int estops) {
         std::this_thread::sleep_for(50ms);
     }
     for (auto& l : links) {
+        l->onResult = nullptr;
         l->run(action([](pb::Command& c) { c.mutable_stop(); }));
         std::lock_guard lock(l->mutex);
         figures.telemetry += l->telemetry;
@@ -419,9 +436,16 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    // Floor and link alternate in 10 blocks, so that both see the same machine load.
     std::size_t requestBytes = 0, replyBytes = 0;
-    const auto link = linkRoundTrips(rounds, requestBytes, replyBytes);
-    const auto floor = asioPingPong(requestBytes, replyBytes, rounds);
+    std::vector<double> link, floor;
+    constexpr int kBlocks = 10;
+    for (int block = 0; block < kBlocks; ++block) {
+        const auto l = linkRoundTrips(std::max(1, rounds / kBlocks), requestBytes, replyBytes);
+        link.insert(link.end(), l.begin(), l.end());
+        const auto f = asioPingPong(requestBytes, replyBytes, std::max(1, rounds / kBlocks));
+        floor.insert(floor.end(), f.begin(), f.end());
+    }
     const double floorMedian = percentile(floor, 0.5);
     const double linkMedian = percentile(link, 0.5);
     std::printf(
