@@ -164,7 +164,7 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
         envelope.mutable_refusal()->set_reason(reason);
         envelope.mutable_refusal()->set_detail(detail);
         send(envelope);
-        // Close once the refusal is written (or the write deadline passes).
+        // Close once the refusal is written (or the handshake deadline passes).
         auto self = shared_from_this();
         m_refusing = true;
         asio::post(m_owner.m_strand, [self] { self->closeAfterFlush(); });
@@ -212,8 +212,9 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
         auto timeout = m_owner.m_options.heartbeatTimeout;
         if (hello.heartbeat_timeout_ms() > 0) {
             // Not below 50 ms: shorter would stop stimulation on ordinary scheduling jitter.
-            timeout = std::clamp(std::chrono::milliseconds(hello.heartbeat_timeout_ms()),
-                                 std::chrono::milliseconds(50), timeout);
+            const auto floor = std::min(std::chrono::milliseconds(50), timeout);
+            timeout =
+                std::clamp(std::chrono::milliseconds(hello.heartbeat_timeout_ms()), floor, timeout);
         }
         m_timeout = timeout;
         pb::Envelope reply;

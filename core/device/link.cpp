@@ -38,7 +38,7 @@ bool isFinal(pb::CommandStatus status) {
 }
 
 /// Ids from different controllers (or runs) must not collide at the device, which remembers
-/// them: start at a random value below 2^63, leaving room to count up.
+/// them: start at a random value in 1..2^62, leaving room to count up.
 std::uint64_t randomCommandIdStart() {
     std::random_device device;
     const std::uint64_t high = device();
@@ -417,8 +417,8 @@ void DeviceLink::supervise() {
         }
     }
     for (std::uint64_t id : late) {
-        finish(id, failed(id, "no answer from the device within " +
-                                  std::to_string(m_options.commandTimeout.count()) + " ms"));
+        failLocally(id, failed(id, "no answer from the device within " +
+                                       std::to_string(m_options.commandTimeout.count()) + " ms"));
     }
 }
 
@@ -482,8 +482,13 @@ void DeviceLink::down(LinkDown reason, const std::string& detail, pb::RefusalRea
     auto pending = std::move(m_pending);
     m_pending.clear();
     for (auto& [id, entry] : pending) {
-        entry.promise.set_value(
-            failed(id, std::string("link down before the device answered: ") + detail));
+        const auto result =
+            failed(id, std::string("link down before the device answered: ") + detail);
+        LinkEvent failure;
+        failure.kind = LinkEvent::Kind::Result;
+        failure.result = result;
+        notify(failure);
+        entry.promise.set_value(result);
     }
     // A refusal is final, except BUSY: another controller may let go of the device.
     const bool refusedForGood = (reason == LinkDown::Refused && refusal != pb::REFUSAL_BUSY) ||
@@ -509,6 +514,15 @@ void DeviceLink::down(LinkDown reason, const std::string& detail, pb::RefusalRea
     }
 }
 
+void DeviceLink::failLocally(std::uint64_t id, const pb::CommandResult& result) {
+    // Owners that follow results through events (the Qt adapter) learn of it too.
+    LinkEvent event;
+    event.kind = LinkEvent::Kind::Result;
+    event.result = result;
+    notify(event);
+    finish(id, result);
+}
+
 void DeviceLink::finish(std::uint64_t id, pb::CommandResult result) {
     const auto it = m_pending.find(id);
     if (it == m_pending.end()) {
@@ -527,7 +541,12 @@ std::future<pb::CommandResult> DeviceLink::send(pb::Command command) {
     asio::post(m_strand, [self = shared_from_this(), command = std::move(command), promise] {
         const std::uint64_t id = command.id();
         if (!self->m_up || self->m_closed) {
-            promise->set_value(failed(id, "the device is not connected"));
+            const auto result = failed(id, "the device is not connected");
+            LinkEvent event;
+            event.kind = LinkEvent::Kind::Result;
+            event.result = result;
+            self->notify(event);
+            promise->set_value(result);
             return;
         }
         if (self->m_pending.count(id) != 0) {

@@ -124,6 +124,8 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
     void down(LinkDown reason, const std::string& detail,
               pb::RefusalReason refusal = pb::REFUSAL_UNSPECIFIED);
     void finish(std::uint64_t id, pb::CommandResult result);
+    /// A result the link decides itself (deadline, link down): reported as a Result event too.
+    void failLocally(std::uint64_t id, const pb::CommandResult& result);
     void notify(LinkEvent event);
 
     asio::io_context& m_io;
@@ -147,7 +149,7 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
     std::chrono::milliseconds m_timeout;
     std::uint64_t m_heartbeats = 0;
     std::uint64_t m_lastTelemetry = 0;
-    std::atomic<std::uint64_t> m_nextId;  // starts at a random 63-bit value
+    std::atomic<std::uint64_t> m_nextId;  // starts at a random value in 1..2^62
     std::map<std::uint64_t, Pending> m_pending;
     std::uint64_t m_reloadId = 0;
     asio::steady_timer m_timer;  // connect / handshake / reconnect

@@ -102,6 +102,7 @@ struct Link {
     std::condition_variable changed;
     bool up = false;
     bool reloaded = false;
+    int connections = 0;
     std::uint64_t telemetry = 0;
     std::uint64_t lost = 0;
     std::function<void(const LinkEvent&)> onResult;  // called on the link's strand
@@ -118,6 +119,7 @@ struct Link {
             switch (e.kind) {
                 case LinkEvent::Kind::Connected:
                     up = true;
+                    ++connections;
                     break;
                 case LinkEvent::Kind::Down:
                     up = false;
@@ -359,6 +361,8 @@ EstopFigures estopUnderLoad(int deviceCount, int estops) {
 // ---- (4) link cut to device stop
 // -----------------------------------------------------------------
 
+bool failedCuts = false;
+
 std::vector<double> cutToStop(int deviceCount, int cuts) {
     Devices devices(deviceCount);
     Runner controller;
@@ -372,9 +376,11 @@ std::vector<double> cutToStop(int deviceCount, int cuts) {
         l->run(loadRtms(20, 1800));
     }
     std::vector<double> samples;
-    while (static_cast<int>(samples.size()) < cuts) {
-        const int batch = std::min(deviceCount, cuts - static_cast<int>(samples.size()));
+    for (int done = 0; done < cuts;) {
+        const int batch = std::min(deviceCount, cuts - done);
+        done += batch;
         std::vector<std::int64_t> before(static_cast<std::size_t>(batch));
+        std::vector<int> connectionsBefore(static_cast<std::size_t>(batch));
         std::vector<Clock::time_point> cutAt(static_cast<std::size_t>(batch));
         for (int i = 0; i < batch; ++i) {
             startStimulating(*links[static_cast<std::size_t>(i)]);
@@ -382,7 +388,15 @@ std::vector<double> cutToStop(int deviceCount, int cuts) {
         std::this_thread::sleep_for(300ms);
         for (int i = 0; i < batch; ++i) {
             const auto k = static_cast<std::size_t>(i);
+            if (devices.sims[k]->pulsesDelivered() == 0) {
+                std::fprintf(stderr, "cut: device %zu was not stimulating\n", k);
+                std::exit(1);
+            }
             before[k] = devices.sims[k]->lastStopNanos();
+            {
+                std::lock_guard lock(links[k]->mutex);
+                connectionsBefore[k] = links[k]->connections;
+            }
             cutAt[k] = Clock::now();
             links[k]->link->simulateCut();
         }
@@ -393,19 +407,22 @@ std::vector<double> cutToStop(int deviceCount, int cuts) {
                 std::this_thread::sleep_for(1ms);
             }
             const std::int64_t stopped = devices.sims[k]->lastStopNanos();
-            samples.push_back(
-                stopped == before[k]
-                    ? 1e9
-                    : static_cast<double>(stopped - cutAt[k].time_since_epoch().count()) / 1e6);
+            if (stopped == before[k]) {
+                std::fprintf(stderr, "cut: device %zu did not stop within 5 s\n", k);
+                failedCuts = true;
+                continue;
+            }
+            samples.push_back(static_cast<double>(stopped - cutAt[k].time_since_epoch().count()) /
+                              1e6);
         }
-        for (int i = 0; i < batch; ++i) {
-            links[static_cast<std::size_t>(i)]->waitReady();  // reconnected, state reloaded
-        }
-        // waitReady may see the old flags before the link noticed the cut: wait for reconnection.
+        // Reconnected (a new connection, not the cut one) and the state reloaded.
         for (int i = 0; i < batch; ++i) {
             Link& l = *links[static_cast<std::size_t>(i)];
             std::unique_lock lock(l.mutex);
-            l.changed.wait_for(lock, 10s, [&] { return l.up && l.reloaded; });
+            l.changed.wait_for(lock, 10s, [&] {
+                return l.connections > connectionsBefore[static_cast<std::size_t>(i)] && l.up &&
+                       l.reloaded;
+            });
         }
     }
     for (auto& l : links) {
@@ -472,5 +489,9 @@ int main(int argc, char** argv) {
         "(4) link cut -> device stopped, %zu cuts:  median %.1f ms   max %.1f ms   (heartbeat "
         "timeout 500 ms; target: max within it)\n",
         cut.size(), percentile(cut, 0.5), *std::max_element(cut.begin(), cut.end()));
+    if (failedCuts) {
+        std::printf("    SOME DEVICES DID NOT STOP (see stderr)\n");
+        return 1;
+    }
     return 0;
 }

@@ -3,7 +3,8 @@
 // decoder must never hold more than one maximum frame.
 //
 //   cmake --preset fuzz && cmake --build --preset fuzz --target frame_decoder_fuzz
-//   build/fuzz/tests/fuzz/frame_decoder_fuzz -max_total_time=60 tests/fuzz/corpus
+//   work=$(mktemp -d); cp tests/fuzz/corpus/* "$work"   # libFuzzer adds inputs to the corpus
+//   build/fuzz/tests/fuzz/frame_decoder_fuzz -max_total_time=600 "$work"
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
