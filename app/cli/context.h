@@ -70,6 +70,7 @@ void registerRecordCommands(CLI::App& app, Context& ctx);
 void registerEligibilityCommands(CLI::App& app, Context& ctx);
 void registerProtocolCommands(CLI::App& app, Context& ctx);
 void registerScaleCommands(CLI::App& app, Context& ctx);
+void registerScheduleCommands(CLI::App& app, Context& ctx);
 /// Adds to the `protocol` group, so it runs after registerProtocolCommands.
 void registerCourseCommands(CLI::App& app, Context& ctx);
 
