@@ -483,7 +483,9 @@ Appointment Planner::book(std::int64_t courseId, std::int64_t patientId, const C
 }
 
 Result<std::vector<Appointment>> Planner::planCourse(std::int64_t courseId, std::int64_t patientId,
-                                                     const CourseRules& rules, Day start) {
+                                                     const CourseRules& rules, Day start,
+                                                     std::optional<UtcMinutes> notBefore) {
+    const UtcMinutes earliestEver = notBefore.value_or(kNoEarliest);
     std::vector<Appointment> planned;
     auto undo = [&] {
         for (const Appointment& a : planned) {
@@ -518,7 +520,7 @@ Result<std::vector<Appointment>> Planner::planCourse(std::int64_t courseId, std:
             std::optional<Placement> placement;
             for (; day <= last && !placement; day += std::chrono::days{1}) {
                 if (dayAllowed(rules, courseId, day, std::numeric_limits<int>::max(), 0)) {
-                    placement = findOnDay(day, kNoEarliest, rules, courseId, patientId, 0);
+                    placement = findOnDay(day, earliestEver, rules, courseId, patientId, 0);
                 }
             }
             if (!placement) {
@@ -579,7 +581,7 @@ Result<std::vector<Appointment>> Planner::planCourse(std::int64_t courseId, std:
                 const int wanted = std::min(
                     {remaining, rules.sessionsPerDay, weekLimit - countInWeek(courseId, day, 0)});
                 std::vector<Appointment> today;
-                UtcMinutes earliest = kNoEarliest;
+                UtcMinutes earliest = earliestEver;
                 for (int k = 0; k < wanted; ++k) {
                     const auto placement = findOnDay(day, earliest, rules, courseId, patientId, 0);
                     if (!placement) {

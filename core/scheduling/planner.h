@@ -167,8 +167,10 @@ class Planner {
 
     /// Plans a whole course from `start` (its first session on or after that day) and books it.
     /// Refused, with nothing booked, when it cannot be completed within the horizon.
+    /// No session starts before `notBefore` (now, when a course starts today).
     Result<std::vector<Appointment>> planCourse(std::int64_t courseId, std::int64_t patientId,
-                                                const CourseRules& rules, Day start);
+                                                const CourseRules& rules, Day start,
+                                                std::optional<UtcMinutes> notBefore = {});
 
     /// A new appointment for a missed or cancelled one (already released), placed by `rule` no
     /// earlier than `notBefore`, within the course's weekly and daily limits; booked.

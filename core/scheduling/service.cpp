@@ -1054,7 +1054,7 @@ Result<PlanResult> ScheduleService::plan(const records::Actor& by, std::string_v
             return invalid("start", formatDay(*startDay) + " is in the past (today is " +
                                         formatDay(zone.toLocal(now).day) + ")");
         }
-        auto planned = planner->planCourse(courseId, patient->id, *rules, *startDay);
+        auto planned = planner->planCourse(courseId, patient->id, *rules, *startDay, now);
         NP_TRY(planned);
         result.plannedEnd = formatDay(planned->back().day);
         auto insertPlan = w.db().prepare(
