@@ -39,6 +39,7 @@ WeekGrid::WeekGrid(QWidget* parent) : QWidget(parent) {
 void WeekGrid::setWeek(sch::Day monday, std::vector<sch::AppointmentView> appointments) {
     m_monday = monday;
     m_appointments = std::move(appointments);
+    layoutLanes();
     m_dragId = 0;
     m_conflicts.clear();
     update();
@@ -80,10 +81,47 @@ QRect WeekGrid::blockRect(std::int64_t appointmentId) const {
     if (index < 0 || index > 6) {
         return {};
     }
-    const double x = area().left() + columnWidth() * static_cast<double>(index) + 2;
+    // Side by side where appointments of the day overlap (the "all" view): each takes the first
+    // lane free at its start; the column is shared by the day's lanes.
+    const auto lane = m_lanes.find(appointmentId);
+    const int lanes = std::max(1, m_laneCount[static_cast<std::size_t>(index)]);
+    const double laneWidth = (columnWidth() - 4) / lanes;
+    const double x = area().left() + columnWidth() * static_cast<double>(index) + 2 +
+                     laneWidth * (lane == m_lanes.end() ? 0 : lane->second);
     const double top = yFor(v->appointment.startMin);
     const double bottom = yFor(v->appointment.startMin + v->appointment.durationMin);
-    return QRectF(x, top, columnWidth() - 4, std::max(6.0, bottom - top)).toRect();
+    return QRectF(x, top, laneWidth - 1, std::max(6.0, bottom - top)).toRect();
+}
+
+void WeekGrid::layoutLanes() {
+    m_lanes.clear();
+    m_laneCount.fill(0);
+    std::vector<const sch::AppointmentView*> sorted;
+    for (const auto& v : m_appointments) {
+        sorted.push_back(&v);
+    }
+    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+        return a->appointment.startUtc < b->appointment.startUtc;
+    });
+    std::array<std::vector<std::int64_t>, 7> laneEnds;  // per day: each lane's last end (UTC)
+    for (const auto* v : sorted) {
+        const auto index = (v->appointment.day - m_monday).count();
+        if (index < 0 || index > 6) {
+            continue;
+        }
+        auto& ends = laneEnds[static_cast<std::size_t>(index)];
+        std::size_t lane = 0;
+        while (lane < ends.size() && ends[lane] > v->appointment.startUtc) {
+            ++lane;
+        }
+        if (lane == ends.size()) {
+            ends.push_back(0);
+        }
+        ends[lane] = v->appointment.endUtc;
+        m_lanes[v->appointment.id] = static_cast<int>(lane);
+        m_laneCount[static_cast<std::size_t>(index)] =
+            std::max(m_laneCount[static_cast<std::size_t>(index)], static_cast<int>(lane) + 1);
+    }
 }
 
 std::pair<int, int> WeekGrid::slotAt(QPointF point) const {
@@ -264,9 +302,10 @@ ScheduleView::ScheduleView(store::Store& store, QWidget* parent)
     m_today->setSelectionMode(QAbstractItemView::SingleSelection);
     m_today->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_today->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_today->horizontalHeader()->setStretchLastSection(true);
+    m_today->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
     m_checkIn->setObjectName("checkIn");
     m_warnings->setObjectName("behindWarnings");
+    m_warnings->setWordWrap(true);
     m_grid->setSnapMinutes(static_cast<int>(sch::SchedulingRules::builtIn().gridMinutes.value));
 
     auto* previous = new QPushButton(tr("◀"));
@@ -279,7 +318,7 @@ ScheduleView::ScheduleView(store::Store& store, QWidget* parent)
     bar->addWidget(today);
     bar->addWidget(next);
     bar->addWidget(m_weekLabel, 1);
-    bar->addWidget(new QLabel(tr("Week of")));
+    bar->addWidget(new QLabel(tr("Show")));
     bar->addWidget(m_kind);
     bar->addWidget(m_resource);
 
@@ -304,6 +343,8 @@ ScheduleView::ScheduleView(store::Store& store, QWidget* parent)
     split->addWidget(right);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
+    right->setMinimumWidth(400);
+    split->setSizes({780, 460});
 
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(bar);

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <QWidget>
+#include <array>
 #include <functional>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -66,6 +68,7 @@ class WeekGrid : public QWidget {
     /// its top.
     std::pair<int, int> slotAt(QPointF point) const;
     const scheduling::AppointmentView* find(std::int64_t id) const;
+    void layoutLanes();
 
     scheduling::Day m_monday{};
     std::vector<scheduling::AppointmentView> m_appointments;
@@ -79,6 +82,8 @@ class WeekGrid : public QWidget {
     int m_dragMinute = 0;
     bool m_moved = false;
     std::vector<scheduling::Conflict> m_conflicts;
+    std::map<std::int64_t, int> m_lanes;  ///< appointment -> lane within its day
+    std::array<int, 7> m_laneCount{};
 };
 
 class ScheduleView : public QWidget {
