@@ -62,6 +62,25 @@ std::string optionForField(const std::string& field) {
         {"session", "--session"},
         {"band_set", "--band-set"},
         {"baseline", "--baseline"},
+        {"start", "--start"},
+        {"from", "--from"},
+        {"to", "--to"},
+        {"protocol_version", "--protocol"},
+        {"rhythm", "--rhythm"},
+        {"appointment", "--appointment"},
+        {"date", "--date"},
+        {"time", "--time"},
+        {"room", "--room"},
+        {"technician", "--technician"},
+        {"time_zone", "--time-zone"},
+        {"missed_rule", "--missed-rule"},
+        {"week", "--week"},
+        {"hours", "--hours"},
+        {"name", "--name"},
+        {"model", "--model"},
+        {"serial", "--serial"},
+        {"code", "--code"},
+        {"ics", "--ics"},
     };
     const auto it = kOptions.find(field);
     return it == kOptions.end() ? field : it->second;
@@ -200,6 +219,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     registerCourseCommands(app, ctx);
     registerScaleCommands(app, ctx);
     registerDeviceCommands(app, ctx);
+    registerScheduleCommands(app, ctx);
 
     try {
         app.parse(argc, argv);

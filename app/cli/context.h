@@ -71,6 +71,7 @@ void registerEligibilityCommands(CLI::App& app, Context& ctx);
 void registerProtocolCommands(CLI::App& app, Context& ctx);
 void registerScaleCommands(CLI::App& app, Context& ctx);
 void registerDeviceCommands(CLI::App& app, Context& ctx);
+void registerScheduleCommands(CLI::App& app, Context& ctx);
 /// Adds to the `protocol` group, so it runs after registerProtocolCommands.
 void registerCourseCommands(CLI::App& app, Context& ctx);
 

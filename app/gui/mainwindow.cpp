@@ -18,6 +18,7 @@
 #include "patienttablemodel.h"
 #include "protocolview.h"
 #include "scalesview.h"
+#include "scheduleview.h"
 
 namespace neuroplan::gui {
 
@@ -34,6 +35,7 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
       m_eligibility(new EligibilityView(store)),
       m_protocols(new ProtocolView(store)),
       m_scales(new ScalesView(store)),
+      m_schedule(new ScheduleView(store)),
       m_addPatient(new QAction(tr("&Add patient…"), this)),
       m_signIn(new QAction(tr("&Sign in…"), this)),
       m_signOut(new QAction(tr("Sign &out"), this)),
@@ -70,6 +72,7 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
     m_tabs->addTab(m_eligibility, tr("Eligibility"));
     m_tabs->addTab(m_protocols, tr("Protocols"));
     m_tabs->addTab(m_scales, tr("Scales"));
+    m_tabs->addTab(m_schedule, tr("Schedule"));
     connect(m_patientView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &MainWindow::patientSelectionChanged);
     connect(m_patientView, &QTableView::doubleClicked, this,
@@ -111,6 +114,7 @@ void MainWindow::signIn(const records::Actor& actor) {
     m_eligibility->setActor(m_actor);
     m_protocols->setActor(m_actor);
     m_scales->setActor(m_actor);
+    m_schedule->setActor(m_actor);
     updateState();
     refreshPatients();
 }
@@ -120,6 +124,7 @@ void MainWindow::signOut() {
     m_eligibility->setActor(m_actor);
     m_protocols->setActor(m_actor);
     m_scales->setActor(m_actor);
+    m_schedule->setActor(m_actor);
     m_patients->setPatients({});
     updateState();
 }

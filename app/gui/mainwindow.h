@@ -22,6 +22,7 @@ namespace neuroplan::gui {
 class EligibilityView;
 class ProtocolView;
 class ScalesView;
+class ScheduleView;
 class PatientTableModel;
 
 class MainWindow : public QMainWindow {
@@ -43,6 +44,7 @@ class MainWindow : public QMainWindow {
     EligibilityView* eligibilityView() const { return m_eligibility; }
     ProtocolView* protocolView() const { return m_protocols; }
     ScalesView* scalesView() const { return m_scales; }
+    ScheduleView* scheduleView() const { return m_schedule; }
     QTabWidget* tabs() const { return m_tabs; }
     /// Selects the patient in the list (and so in every per-patient view).
     bool selectPatient(const QString& mrn);
@@ -70,6 +72,7 @@ class MainWindow : public QMainWindow {
     EligibilityView* m_eligibility;
     ProtocolView* m_protocols;
     ScalesView* m_scales;
+    ScheduleView* m_schedule;
     QAction* m_addPatient;
     QAction* m_signIn;
     QAction* m_signOut;

@@ -209,6 +209,106 @@ CREATE TABLE clinic_settings (
     updated_by   INTEGER NOT NULL REFERENCES users (id)
 );
 )sql"},
+    Migration{8, "scheduling: resources, opening hours, closures, plans, appointments, changes", R"sql(
+-- Devices, rooms and staff a session needs; a device out of service takes no new sessions.
+CREATE TABLE schedule_devices (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL UNIQUE CHECK (length(trim(name)) BETWEEN 1 AND 64),
+    kind           TEXT NOT NULL CHECK (kind IN ('rtms', 'vns')),
+    model          TEXT NOT NULL,
+    serial         TEXT NOT NULL UNIQUE,
+    coils_json     TEXT NOT NULL,
+    in_service     INTEGER NOT NULL DEFAULT 1 CHECK (in_service IN (0, 1)),
+    created_utc    TEXT NOT NULL
+);
+CREATE TABLE schedule_rooms (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE CHECK (length(trim(name)) BETWEEN 1 AND 64),
+    created_utc TEXT NOT NULL
+);
+CREATE TABLE schedule_staff (
+    id           INTEGER PRIMARY KEY,
+    code         TEXT NOT NULL UNIQUE CHECK (length(code) BETWEEN 1 AND 32),
+    display_name TEXT NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('technician', 'nurse', 'physician')),
+    created_utc  TEXT NOT NULL
+);
+-- Working hours (staff_id set) and clinic opening hours (staff_id NULL), in local minutes.
+CREATE TABLE schedule_hours (
+    id        INTEGER PRIMARY KEY,
+    staff_id  INTEGER REFERENCES schedule_staff (id),
+    weekday   INTEGER NOT NULL CHECK (weekday BETWEEN 0 AND 6),
+    start_min INTEGER NOT NULL CHECK (start_min BETWEEN 0 AND 1440),
+    end_min   INTEGER NOT NULL CHECK (end_min BETWEEN 0 AND 1440),
+    CHECK (start_min < end_min)
+);
+CREATE UNIQUE INDEX schedule_hours_one_range ON schedule_hours (coalesce(staff_id, 0), weekday);
+-- Whole days the clinic is closed (public holidays imported from iCalendar, closures).
+CREATE TABLE schedule_closures (
+    id          INTEGER PRIMARY KEY,
+    on_date     TEXT NOT NULL UNIQUE,
+    label       TEXT NOT NULL,
+    uid         TEXT NOT NULL,
+    created_utc TEXT NOT NULL
+);
+-- What a course was planned with: fixed at planning time.
+CREATE TABLE schedule_plans (
+    course_id           INTEGER PRIMARY KEY REFERENCES courses (id),
+    protocol_version_id INTEGER NOT NULL REFERENCES protocol_versions (id),
+    rules_json          TEXT NOT NULL,
+    start_date          TEXT NOT NULL,
+    planned_end_date    TEXT NOT NULL,
+    time_zone           TEXT NOT NULL,
+    created_utc         TEXT NOT NULL,
+    created_by          INTEGER NOT NULL REFERENCES users (id)
+);
+-- One row per session: clinic-local date and minute with the zone name; UTC minutes for
+-- conflicts. Status changes and moves update the row; schedule_changes keeps the history.
+CREATE TABLE schedule_appointments (
+    id            INTEGER PRIMARY KEY,
+    course_id     INTEGER NOT NULL REFERENCES schedule_plans (course_id),
+    patient_id    INTEGER NOT NULL REFERENCES patients (id),
+    local_date    TEXT NOT NULL,
+    local_start   INTEGER NOT NULL CHECK (local_start BETWEEN 0 AND 1439),
+    duration_min  INTEGER NOT NULL CHECK (duration_min > 0),
+    time_zone     TEXT NOT NULL,
+    start_utc_min INTEGER NOT NULL,
+    end_utc_min   INTEGER NOT NULL CHECK (end_utc_min > start_utc_min),
+    device_id     INTEGER NOT NULL REFERENCES schedule_devices (id),
+    room_id       INTEGER NOT NULL REFERENCES schedule_rooms (id),
+    staff_id      INTEGER NOT NULL REFERENCES schedule_staff (id),
+    status        TEXT NOT NULL CHECK (status IN ('scheduled', 'checked_in', 'missed', 'cancelled')),
+    phase         TEXT NOT NULL,
+    replaces_id   INTEGER REFERENCES schedule_appointments (id),
+    checked_in_utc TEXT,
+    created_utc   TEXT NOT NULL
+);
+CREATE INDEX schedule_appointments_by_time ON schedule_appointments (local_date, local_start);
+CREATE INDEX schedule_appointments_by_course ON schedule_appointments (course_id, start_utc_min);
+CREATE INDEX schedule_appointments_by_end ON schedule_appointments (end_utc_min);
+CREATE TRIGGER schedule_appointments_no_delete BEFORE DELETE ON schedule_appointments
+BEGIN SELECT RAISE(ABORT, 'appointments are kept; cancel them instead'); END;
+-- Every change to the schedule, with its reason.
+CREATE TABLE schedule_changes (
+    id             INTEGER PRIMARY KEY,
+    at_utc         TEXT NOT NULL,
+    user_id        INTEGER NOT NULL REFERENCES users (id),
+    action         TEXT NOT NULL CHECK (action IN ('plan', 'move', 'cancel', 'missed', 'replace',
+                                                   'check_in', 'reassign', 'device_out',
+                                                   'device_in')),
+    appointment_id INTEGER REFERENCES schedule_appointments (id),
+    course_id      INTEGER REFERENCES courses (id),
+    device_id      INTEGER REFERENCES schedule_devices (id),
+    reason         TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+    before_json    TEXT,
+    after_json     TEXT
+);
+CREATE INDEX schedule_changes_by_appointment ON schedule_changes (appointment_id);
+CREATE TRIGGER schedule_changes_no_update BEFORE UPDATE ON schedule_changes
+BEGIN SELECT RAISE(ABORT, 'schedule changes are history'); END;
+CREATE TRIGGER schedule_changes_no_delete BEFORE DELETE ON schedule_changes
+BEGIN SELECT RAISE(ABORT, 'schedule changes are history'); END;
+)sql"},
 };
 
 }  // namespace

@@ -14,13 +14,19 @@
 #include <fstream>
 #include <sstream>
 
+#include <QListWidget>
+#include <QTableWidget>
 #include "courses/courses.h"
 #include "dialogs.h"
 #include "eligibilityview.h"
 #include "mainwindow.h"
 #include "patienttablemodel.h"
+#include "protocols/library.h"
 #include "protocolview.h"
+#include "records/patients.h"
 #include "scalesview.h"
+#include "scheduleview.h"
+#include "scheduling/service.h"
 
 #include <QChart>
 #include <QSignalSpy>
@@ -318,6 +324,128 @@ TEST(ScalesView, APhq9Item9AnswerRaisesTheAlertAtOnce) {
     ASSERT_TRUE(view->recordForm().ok());
     ASSERT_EQ(alerts.count(), 1);
     EXPECT_EQ(alerts.front().front().toString(), "suicidality_item_positive");
+}
+
+/// A clinic (time zone, hours, two devices, rooms, technicians) with one planned iTBS course
+/// that starts on the fixed clock's day, Thursday 2026-01-15.
+struct ScheduledClinic {
+    ScheduledClinic() {
+        store::OpenOptions options;
+        options.clock = neuroplan::testing::fixedClock();
+        store =
+            std::make_unique<store::Store>(store::Store::open(clinic.dbPath(), options).value());
+        scheduling::ScheduleService s(*store);
+        EXPECT_TRUE(s.setSettings(clinic.admin, std::string("Europe/Berlin"), std::nullopt).ok());
+        EXPECT_TRUE(s.setOpeningHours(clinic.admin, {"mon-fri 08:00-18:00"}).ok());
+        for (const char* name : {"TMS A", "TMS B"}) {
+            EXPECT_TRUE(
+                s.addDevice(clinic.admin,
+                            {name, "rtms", "MagPro R30", std::string("SN ") + name, {"Cool-B65"}})
+                    .ok());
+        }
+        EXPECT_TRUE(s.addRoom(clinic.admin, "Room 1").ok());
+        EXPECT_TRUE(s.addStaff(clinic.admin,
+                               {"tom", "Tom Technician", "technician", {"mon-fri 08:00-18:00"}})
+                        .ok());
+        EXPECT_TRUE(records::PatientService(*store)
+                        .add(clinic.technician, {"P-1", "Patient", "Pat", "1980-01-01", "female"})
+                        .ok());
+        courses::CourseService courses(*store);
+        EXPECT_TRUE(courses
+                        .recordMotorThreshold(clinic.technician, "P-1",
+                                              {"2026-01-10", 50, "visual", "MagPro", "Cool-B65"})
+                        .ok());
+        auto course = courses.createCourse(clinic.technician, "P-1", "rTMS", "rtms");
+        auto version = courses.saveProtocol(
+            clinic.technician, course->id,
+            protocols::Library::builtIn().findTemplate("itbs-left-dlpfc")->protocol);
+        EXPECT_TRUE(courses.approve(clinic.physician, version->id, true, "").ok());
+        auto plan = s.plan(clinic.technician, "P-1", version->id, "2026-01-15", std::nullopt);
+        EXPECT_TRUE(plan.ok()) << plan.error().describe();
+    }
+    TestClinic clinic;
+    std::unique_ptr<store::Store> store;
+};
+
+void sendMouse(QWidget* widget, QEvent::Type type, QPoint at) {
+    QMouseEvent event(type, QPointF(at), widget->mapToGlobal(QPointF(at)), Qt::LeftButton,
+                      type == QEvent::MouseButtonRelease ? Qt::NoButton : Qt::LeftButton,
+                      Qt::NoModifier);
+    QApplication::sendEvent(widget, &event);
+}
+
+TEST(ScheduleView, DragShowsConflictsBeforeTheDropAndMovesWithAReason) {
+    ScheduledClinic c;
+    ScheduleView view(*c.store);
+    view.resize(1200, 700);
+    view.show();
+    view.setActor(c.clinic.technician);
+    view.showWeek(scheduling::parseDay("2026-01-19", "day").value());
+    WeekGrid* grid = view.grid();
+    // Week of 19 January: the course's five sessions, Monday to Friday at 08:00.
+    const std::int64_t monday = 3;  // sessions 1 and 2 were Thursday and Friday the week before
+    const QRect block = grid->blockRect(monday);
+    ASSERT_FALSE(block.isEmpty());
+    EXPECT_TRUE(view.weekLabel()->text().contains("2026-01-19"));
+    sendMouse(grid, QEvent::MouseButtonPress, QPoint(block.center().x(), block.top() + 1));
+    ASSERT_TRUE(grid->dragging());
+    // Tuesday 10:00: the course has Tuesday's session already.
+    sendMouse(grid, QEvent::MouseMove, grid->pointFor(1, 10 * 60));
+    ASSERT_FALSE(grid->dragConflicts().empty());
+    EXPECT_TRUE(view.statusLabel()->text().startsWith("Conflict"))
+        << view.statusLabel()->text().toStdString();
+    EXPECT_TRUE(view.statusLabel()->text().contains("2026-01-20 already"));
+    // Saturday: closed.
+    sendMouse(grid, QEvent::MouseMove, grid->pointFor(5, 10 * 60));
+    ASSERT_FALSE(grid->dragConflicts().empty());
+    EXPECT_TRUE(view.statusLabel()->text().contains("closed"));
+    // Monday 10:00: free.
+    sendMouse(grid, QEvent::MouseMove, grid->pointFor(0, 10 * 60));
+    EXPECT_TRUE(grid->dragConflicts().empty());
+    EXPECT_TRUE(view.statusLabel()->text().startsWith("Free"));
+    QString asked;
+    view.setReasonPrompt([&]() -> std::optional<QString> {
+        asked = "patient asked for later";
+        return asked;
+    });
+    sendMouse(grid, QEvent::MouseButtonRelease, grid->pointFor(0, 10 * 60));
+    EXPECT_FALSE(asked.isEmpty());
+    scheduling::ScheduleService s(*c.store);
+    auto moved = s.appointment(c.clinic.technician, monday);
+    ASSERT_TRUE(moved.ok());
+    EXPECT_EQ(moved->appointment.startMin, 10 * 60);
+    EXPECT_TRUE(view.statusLabel()->text().startsWith("Moved"));
+    EXPECT_EQ(grid->blockRect(monday).top(), grid->pointFor(0, 10 * 60).y() - 1);
+}
+
+TEST(ScheduleView, TodaysSessionsCheckInAndCoursesFallingBehind) {
+    ScheduledClinic c;
+    {
+        ScheduleView view(*c.store);
+        view.setActor(c.clinic.technician);
+        QTableWidget* today = view.todayTable();
+        ASSERT_EQ(today->rowCount(), 1);
+        EXPECT_EQ(today->item(0, 0)->text(), "11:00");  // not before now: 10:00Z is 11:00 CET
+        EXPECT_TRUE(today->item(0, 1)->text().contains("P-1"));
+        EXPECT_EQ(view.warningList()->count(), 0);
+        today->selectRow(0);
+        view.checkInButton()->click();
+        EXPECT_EQ(view.todayTable()->item(0, 5)->text(), "checked_in");
+    }
+    // Three weeks later nothing else was checked in: the course is behind.
+    store::OpenOptions later;
+    later.clock = [] {
+        return std::chrono::sys_days{std::chrono::year{2026} / 2 / 5} + std::chrono::hours{12};
+    };
+    auto laterStore = store::Store::open(c.clinic.dbPath(), later);
+    ASSERT_TRUE(laterStore.ok());
+    ScheduleView view(*laterStore);
+    view.setActor(c.clinic.technician);
+    ASSERT_EQ(view.warningList()->count(), 1);
+    EXPECT_TRUE(view.warningList()->item(0)->text().contains("not checked in"));
+    // Filtering the week by a resource.
+    view.kindCombo()->setCurrentIndex(0);
+    EXPECT_EQ(view.resourceCombo()->count(), 3);  // (all), TMS A, TMS B
 }
 
 }  // namespace
