@@ -156,6 +156,11 @@ void registerEligibilityCommands(CLI::App& app, Context& ctx) {
         if (!text) {
             return ctx.fail(text.error());
         }
+        // The same strict reading as `evaluate` (a key written twice is refused) before the
+        // document is bound to the patient and stored.
+        if (auto checked = eligibility::parseCaseText(*text, recordOptions->casePath); !checked) {
+            return ctx.failInFile(checked.error());
+        }
         auto document = parseJsonText(*text, recordOptions->casePath);
         if (!document) {
             return ctx.failInFile(document.error());
