@@ -222,6 +222,63 @@ TEST(DeviceLinkHandshake, SecondControllerIsRefusedAsBusy) {
     EXPECT_EQ(down->refusal, pb::REFUSAL_BUSY);
 }
 
+/// A raw connection that sends `first` and returns what the device answers (first frame).
+std::optional<pb::Envelope> rawExchange(std::uint16_t port, const pb::Envelope& first) {
+    asio::io_context io;
+    tcp::socket socket(io);
+    boost::system::error_code error;
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), error);
+    if (error) {
+        return std::nullopt;
+    }
+    asio::write(socket, asio::buffer(encodeFrame(first)), error);
+    FrameDecoder decoder;
+    pb::Envelope answer;
+    char buffer[4096];
+    for (;;) {
+        const std::size_t n = socket.read_some(asio::buffer(buffer), error);
+        if (error) {
+            return std::nullopt;
+        }
+        decoder.append(std::string_view(buffer, n));
+        if (decoder.next(answer) == FrameDecoder::Status::Frame) {
+            return answer;
+        }
+    }
+}
+
+TEST(DeviceLinkHandshake, DeviceRefusesAnIncompatibleVersionRoleOrFirstMessage) {
+    Sim sim("rtms");
+    pb::Envelope hello;
+    hello.mutable_hello()->set_role(pb::ROLE_CONTROLLER);
+    hello.mutable_hello()->set_version_min(2);
+    hello.mutable_hello()->set_version_max(3);
+    auto answer = rawExchange(sim.port, hello);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->refusal().reason(), pb::REFUSAL_VERSION) << answer->DebugString();
+
+    hello.mutable_hello()->set_version_min(1);
+    hello.mutable_hello()->set_version_max(1);
+    hello.mutable_hello()->set_role(pb::ROLE_DEVICE);  // a device calling a device
+    answer = rawExchange(sim.port, hello);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->refusal().reason(), pb::REFUSAL_ROLE);
+
+    pb::Envelope notHello;
+    notHello.mutable_heartbeat()->set_counter(1);
+    answer = rawExchange(sim.port, notHello);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->refusal().reason(), pb::REFUSAL_NOT_HELLO);
+
+    // A controller speaking versions 1..5 is answered with the one both speak.
+    hello.mutable_hello()->set_role(pb::ROLE_CONTROLLER);
+    hello.mutable_hello()->set_version_max(5);
+    answer = rawExchange(sim.port, hello);
+    ASSERT_TRUE(answer);
+    ASSERT_TRUE(answer->has_hello());
+    EXPECT_EQ(answer->hello().version(), 1u);
+}
+
 TEST(DeviceLinkHandshake, NothingListeningIsConnectFailed) {
     Sim sim("rtms");
     const std::uint16_t port = sim.port;
