@@ -5,7 +5,6 @@
 #include <QCoreApplication>
 #include <QSignalSpy>
 #include <QThread>
-#include <regex>
 
 #include "devicelinkadapter.h"
 #include "support.h"
@@ -18,11 +17,10 @@ using namespace std::chrono_literals;
 TEST(DeviceLinkAdapter, SignalsArriveOnTheGuiThread) {
     neuroplan::testing::BackgroundProcess sim(
         {NEUROSIM_PATH, "--kind", "rtms", "--listen", "127.0.0.1:0"});
-    std::smatch m;
     const std::string line = sim.readLine(10s);
-    ASSERT_TRUE(std::regex_search(line, m, std::regex(":(\\d+)$"))) << line;
     device::LinkOptions options;
-    options.port = static_cast<std::uint16_t>(std::stoi(m[1]));
+    options.port = neuroplan::testing::listeningPort(line);
+    ASSERT_NE(options.port, 0) << line;
     gui::DeviceLinkAdapter adapter(options);
     ASSERT_TRUE(adapter.valid()) << adapter.error().toStdString();
 

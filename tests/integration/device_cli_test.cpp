@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "support.h"
 
@@ -24,10 +23,9 @@ struct Sim {
               argv.insert(argv.end(), extra.begin(), extra.end());
               return argv;
           }()) {
-        std::smatch m;
-        const std::string line = process.readLine(10s);
-        if (std::regex_search(line, m, std::regex("(127\\.0\\.0\\.1:\\d+)$"))) {
-            target = m[1];
+        const std::uint16_t port = neuroplan::testing::listeningPort(process.readLine(10s));
+        if (port != 0) {
+            target = "127.0.0.1:" + std::to_string(port);
         }
     }
 };

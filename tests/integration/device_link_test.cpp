@@ -6,7 +6,6 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <regex>
 #include <set>
 #include <thread>
 
@@ -36,9 +35,8 @@ struct Sim {
         process = std::make_unique<BackgroundProcess>(argv);
         for (int i = 0; i < count; ++i) {
             const std::string line = process->readLine(10s);
-            std::smatch m;
-            if (std::regex_search(line, m, std::regex(":(\\d+)$"))) {
-                ports.push_back(static_cast<std::uint16_t>(std::stoi(m[1])));
+            if (const std::uint16_t listening = neuroplan::testing::listeningPort(line)) {
+                ports.push_back(listening);
             }
         }
         if (!ports.empty()) {

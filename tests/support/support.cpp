@@ -243,4 +243,23 @@ std::string BackgroundProcess::readLine(std::chrono::milliseconds timeout) {
     }
 }
 
+std::uint16_t listeningPort(const std::string& line) {
+    const auto colon = line.rfind(':');
+    if (line.rfind("neurosim: listening ", 0) != 0 || colon == std::string::npos ||
+        colon + 1 >= line.size()) {
+        return 0;
+    }
+    unsigned long port = 0;
+    for (std::size_t i = colon + 1; i < line.size(); ++i) {
+        if (line[i] < '0' || line[i] > '9') {
+            return 0;
+        }
+        port = port * 10 + static_cast<unsigned long>(line[i] - '0');
+        if (port > 65535) {
+            return 0;
+        }
+    }
+    return static_cast<std::uint16_t>(port);
+}
+
 }  // namespace neuroplan::testing

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -60,6 +61,10 @@ class BackgroundProcess {
     int m_out = -1;
     std::string m_pending;
 };
+
+/// The port at the end of a "neurosim: listening KIND SERIAL HOST:PORT" line; 0 if none.
+/// (No std::regex: GCC 12 warns inside <regex> under the sanitizer build's -Werror.)
+std::uint16_t listeningPort(const std::string& line);
 
 /// Reads a whole file as bytes.
 std::string readFile(const std::filesystem::path& path);
