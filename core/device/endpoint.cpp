@@ -103,27 +103,17 @@ class DeviceEndpoint::Session : public std::enable_shared_from_this<Session> {
                                                           : "connection lost: " + error.message());
                     return;
                 }
-                self->m_decoder.append(std::string_view(self->m_buffer.data(), n));
-                pb::Envelope envelope;
-                for (;;) {
-                    const auto status = self->m_decoder.next(envelope);
-                    if (status == FrameDecoder::Status::NeedMore) {
-                        break;
-                    }
-                    if (status == FrameDecoder::Status::Error) {
-                        if (self->m_decoder.failed()) {
-                            self->close(std::string("bad frame from controller: ") +
-                                        toString(self->m_decoder.error()));
-                            return;
-                        }
-                        continue;  // one bad frame is dropped; the stream is still in step
-                    }
-                    self->onFrame(envelope);
-                    if (self->m_closed) {
-                        return;
-                    }
+                const auto drained = self->m_decoder.drain(
+                    std::string_view(self->m_buffer.data(), n),
+                    [&](const pb::Envelope& envelope) { self->onFrame(envelope); },
+                    [](FrameError) {},  // one bad frame is dropped; the stream is still in step
+                    [&] { return self->m_closed; });
+                if (drained == FrameDecoder::Drained::Failed) {
+                    self->close(std::string("bad frame from controller: ") +
+                                toString(self->m_decoder.error()));
+                } else if (drained == FrameDecoder::Drained::NeedMore) {
+                    self->read();
                 }
-                self->read();
             });
     }
 

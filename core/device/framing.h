@@ -58,6 +58,34 @@ class FrameDecoder {
     bool failed() const { return m_failed; }
     std::size_t buffered() const { return m_buffer.size() - m_offset; }
 
+    enum class Drained { NeedMore, Stopped, Failed };
+    /// The read loop of both ends of the link: appends `bytes`, hands each whole frame to
+    /// onFrame(envelope) and each skipped one (Garbage, UnknownType) to onDropped(error), until
+    /// more bytes are needed, stop() is true after a frame, or the stream fails (error()).
+    template <class OnFrame, class OnDropped, class Stop>
+    Drained drain(std::string_view bytes, OnFrame&& onFrame, OnDropped&& onDropped, Stop&& stop) {
+        append(bytes);
+        pb::Envelope envelope;
+        for (;;) {
+            switch (next(envelope)) {
+                case Status::NeedMore:
+                    return Drained::NeedMore;
+                case Status::Error:
+                    if (m_failed) {
+                        return Drained::Failed;
+                    }
+                    onDropped(m_error);
+                    break;
+                case Status::Frame:
+                    onFrame(envelope);
+                    if (stop()) {
+                        return Drained::Stopped;
+                    }
+                    break;
+            }
+        }
+    }
+
   private:
     std::string m_buffer;
     std::size_t m_offset = 0;

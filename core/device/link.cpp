@@ -210,34 +210,24 @@ void DeviceLink::read() {
                                                      : "connection lost: " + error.message());
                 return;
             }
-            self->m_decoder.append(std::string_view(self->m_buffer.data(), n));
-            pb::Envelope envelope;
-            for (;;) {
-                const auto status = self->m_decoder.next(envelope);
-                if (status == FrameDecoder::Status::NeedMore) {
-                    break;
-                }
-                if (status == FrameDecoder::Status::Error) {
-                    if (self->m_decoder.failed()) {
-                        self->down(LinkDown::ProtocolError,
-                                   std::string("bad frame from the device: ") +
-                                       toString(self->m_decoder.error()));
-                        return;
-                    }
+            const auto drained = self->m_decoder.drain(
+                std::string_view(self->m_buffer.data(), n),
+                [&](const pb::Envelope& envelope) { self->onFrame(envelope); },
+                [&](FrameError skipped) {
                     // One unreadable frame: dropped (and reported), the stream is still in step.
                     LinkEvent dropped;
                     dropped.kind = LinkEvent::Kind::Dropped;
-                    dropped.dropped = self->m_decoder.error();
-                    dropped.detail = toString(dropped.dropped);
+                    dropped.dropped = skipped;
+                    dropped.detail = toString(skipped);
                     self->notify(std::move(dropped));
-                    continue;
-                }
-                self->onFrame(envelope);
-                if (generation != self->m_generation || self->m_closed) {
-                    return;
-                }
+                },
+                [&] { return generation != self->m_generation || self->m_closed; });
+            if (drained == FrameDecoder::Drained::Failed) {
+                self->down(LinkDown::ProtocolError, std::string("bad frame from the device: ") +
+                                                        toString(self->m_decoder.error()));
+            } else if (drained == FrameDecoder::Drained::NeedMore) {
+                self->read();
             }
-            self->read();
         });
 }
 

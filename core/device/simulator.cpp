@@ -75,6 +75,7 @@ Result<SimulatorModel> loadSimulatorModel(std::string_view text, std::string_vie
     NP_TRY(read(*vns, "impedance_high_ohm", model.impedanceHighOhm));
     NP_TRY(read(*vns, "nominal_impedance_ohm", model.impedanceNominalOhm));
     NP_TRY(read(*vns, "battery_start_percent", model.batteryStartPercent));
+    NP_TRY(read(*vns, "battery_drain_percent_per_ma_s", model.batteryDrainPercentPerMaS));
     NP_TRY(read(*vns, "impedance_test_duration_s", model.impedanceTestS));
     return model;
 }
@@ -544,7 +545,8 @@ void SimulatedDevice::pulse() {
         const pb::VnsParameters& v = m_state.loaded().vns();
         ++m_train;
         m_state.set_trains_delivered(m_train);
-        const double drain = 0.0001 * v.output_current_ma() * v.on_time_s();
+        const double drain =
+            m_model.batteryDrainPercentPerMaS.value * v.output_current_ma() * v.on_time_s();
         m_state.set_battery_percent(std::max(0.0, m_state.battery_percent() - drain));
         telemetry.set_train_index(m_train);
         telemetry.set_delivered_output(v.output_current_ma());

@@ -21,7 +21,7 @@ namespace neuroplan::device {
 struct SimulatorModel {
     Sourced<double> ambientC, cutoutC, heatingPerPulseC, coolingTauS, maxOutputPercent;
     Sourced<double> impedanceLowOhm, impedanceHighOhm, impedanceNominalOhm, batteryStartPercent,
-        impedanceTestS;
+        batteryDrainPercentPerMaS, impedanceTestS;
 };
 Result<SimulatorModel> loadSimulatorModel(std::string_view text, std::string_view origin);
 /// The built-in model.

@@ -209,7 +209,8 @@ CREATE TABLE clinic_settings (
     updated_by   INTEGER NOT NULL REFERENCES users (id)
 );
 )sql"},
-    Migration{8, "scheduling: resources, opening hours, closures, plans, appointments, changes", R"sql(
+    Migration{8, "scheduling: resources, opening hours, closures, plans, appointments, changes",
+              R"sql(
 -- Devices, rooms and staff a session needs; a device out of service takes no new sessions.
 CREATE TABLE schedule_devices (
     id             INTEGER PRIMARY KEY,
