@@ -220,6 +220,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     registerScaleCommands(app, ctx);
     registerDeviceCommands(app, ctx);
     registerScheduleCommands(app, ctx);
+    registerSessionCommands(app, ctx);
 
     try {
         app.parse(argc, argv);

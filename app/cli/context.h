@@ -72,6 +72,7 @@ void registerProtocolCommands(CLI::App& app, Context& ctx);
 void registerScaleCommands(CLI::App& app, Context& ctx);
 void registerDeviceCommands(CLI::App& app, Context& ctx);
 void registerScheduleCommands(CLI::App& app, Context& ctx);
+void registerSessionCommands(CLI::App& app, Context& ctx);
 /// Adds to the `protocol` group, so it runs after registerProtocolCommands.
 void registerCourseCommands(CLI::App& app, Context& ctx);
 

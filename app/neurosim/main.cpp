@@ -2,7 +2,7 @@
 //
 //   neurosim --kind rtms|vns --listen 127.0.0.1:PORT [--count N] [--seed N] [--fault F ...]
 //            [--heartbeat-timeout-ms MS] [--profile ID] [--tls-cert F --tls-key F --tls-ca F]
-//            [--plaintext]
+//            [--plaintext] [--time-scale X]
 //
 // Port 0 picks free ports. One line per device on stdout once it listens:
 //   neurosim: listening rtms NSIM-RTMS-1000 127.0.0.1:40123
@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> faults;
     int heartbeatMs = 500;
     std::string profile = "generic-rtms";
+    double timeScale = 1.0;
     std::string cert, key, ca;
     bool plaintext = false;
     app.add_option("--kind", kind, "rtms or vns")
@@ -72,6 +73,8 @@ int main(int argc, char** argv) {
                    "stop stimulating when the controller is silent this long")
         ->check(CLI::Range(50, 10000));
     app.add_option("--profile", profile, "rTMS device profile (device-profiles-v1)");
+    app.add_option("--time-scale", timeScale,
+                   "run the protocol's timing this many times faster (1-1000; tests only)");
     app.add_option("--tls-cert", cert, "PEM certificate of this device");
     app.add_option("--tls-key", key, "PEM private key of this device");
     app.add_option("--tls-ca", ca, "PEM certificate of the clinic CA");
@@ -119,6 +122,9 @@ int main(int argc, char** argv) {
                                         "impedance-out-of-range");
         }
     }
+    if (!(timeScale >= 1.0 && timeScale <= 1000.0)) {
+        return usage("--time-scale", "expected a number from 1 to 1000");
+    }
     if (protocols::Library::builtIn().findRtmsProfile(profile) == nullptr) {
         return usage("--profile", "'" + profile + "' is not a device profile");
     }
@@ -157,8 +163,8 @@ int main(int argc, char** argv) {
         char serial[64];
         std::snprintf(serial, sizeof serial, "NSIM-%s-%04llu", kind == "rtms" ? "RTMS" : "VNS",
                       static_cast<unsigned long long>(seed * 1000 + static_cast<unsigned>(i)));
-        devices.push_back(
-            std::make_unique<SimulatedDevice>(deviceKind, serial, deviceFaults, profile));
+        devices.push_back(std::make_unique<SimulatedDevice>(deviceKind, serial, deviceFaults,
+                                                            profile, timeScale));
         auto endpoint = std::make_shared<DeviceEndpoint>(io, asio::make_strand(io), *devices.back(),
                                                          endpointOptions);
         devices.back()->attach(endpoint);

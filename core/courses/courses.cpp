@@ -1,7 +1,5 @@
 #include "courses/courses.h"
 
-#include <sodium.h>
-
 #include <array>
 #include <chrono>
 
@@ -57,13 +55,7 @@ ProtocolVersion readVersion(const store::Statement& row) {
 }  // namespace
 
 std::string contentHash(const json& protocol) {
-    const std::string canonical = protocol.dump();  // nlohmann sorts object keys
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(canonical.data()),
-                       canonical.size());
-    char hex[crypto_hash_sha256_BYTES * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-    return hex;
+    return store::sha256Hex(protocol.dump());  // nlohmann sorts object keys
 }
 
 json toJson(const TitrationStatus& t) {

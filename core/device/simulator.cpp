@@ -94,11 +94,12 @@ const SimulatorModel& builtInSimulatorModel() {
 }
 
 SimulatedDevice::SimulatedDevice(pb::DeviceKind kind, std::string serial, DeviceFaults faults,
-                                 std::string rtmsProfile)
+                                 std::string rtmsProfile, double timeScale)
     : m_kind(kind),
       m_serial(std::move(serial)),
       m_faults(faults),
-      m_model(builtInSimulatorModel()) {
+      m_model(builtInSimulatorModel()),
+      m_timeScale(timeScale > 0 ? timeScale : 1.0) {
     const auto& library = protocols::Library::builtIn();
     const auto* rtms = library.findRtmsProfile(rtmsProfile);
     m_rtms = rtms != nullptr ? *rtms : library.rtmsProfiles.front();
@@ -164,6 +165,10 @@ void SimulatedDevice::log(const std::string& event, const std::string& detail) {
     entry.set_device_time_us(deviceMicros());
     entry.set_event(event);
     entry.set_detail(detail);
+    entry.set_pulses_delivered(m_state.pulses_delivered());
+    entry.set_trains_delivered(m_state.trains_delivered());
+    entry.set_output(m_kind == pb::DEVICE_KIND_VNS ? m_state.current_ma()
+                                                   : m_state.output_percent());
     m_log.push_back(std::move(entry));
     m_state.set_log_size(m_log.size());
 }
@@ -187,7 +192,7 @@ void SimulatedDevice::changed() {
 }
 
 void SimulatedDevice::coolTo(std::chrono::steady_clock::time_point now) {
-    const double dt = std::chrono::duration<double>(now - m_lastCooling).count();
+    const double dt = std::chrono::duration<double>(now - m_lastCooling).count() * m_timeScale;
     m_lastCooling = now;
     const double ambient = m_model.ambientC.value;
     const double excess = m_state.coil_temperature_c() - ambient;
@@ -220,15 +225,27 @@ pb::CommandResult SimulatedDevice::execute(const pb::Command& command) {
             if (phase != pb::PHASE_ARMED) {
                 return wrongState("start");
             }
-            m_state.set_pulses_delivered(0);
-            m_state.set_trains_delivered(0);
-            m_pulses = 0;
-            m_train = 0;
-            m_pulseInTrain = 0;
-            log("started", "");
-            begin(false);
-            result = done();
-            break;
+            {
+                const std::uint32_t from = command.start().from_pulse();
+                if (from > 0 && (!rtms || from >= m_state.pulses_planned())) {
+                    return rejected(pb::REJECT_INVALID,
+                                    rtms ? "from_pulse " + std::to_string(from) +
+                                               " is not below the protocol's " +
+                                               std::to_string(m_state.pulses_planned()) + " pulses"
+                                         : "from_pulse is an rTMS setting");
+                }
+                const std::uint32_t perTrain =
+                    rtms ? m_state.loaded().rtms().pulses_per_train() : 1;
+                m_train = rtms ? from / perTrain : 0;
+                m_pulseInTrain = rtms ? from % perTrain : 0;
+                m_state.set_pulses_delivered(from);
+                m_state.set_trains_delivered(m_train);
+                m_pulses = from;
+                log("started", from > 0 ? "from pulse " + std::to_string(from) : "");
+                begin(from > 0);
+                result = done();
+                break;
+            }
         case pb::Command::kPause:
             if (phase != pb::PHASE_STIMULATING) {
                 return wrongState("pause");
@@ -456,9 +473,8 @@ pb::CommandResult SimulatedDevice::impedanceTest(std::uint64_t id) {
     if (m_state.phase() == pb::PHASE_STIMULATING) {
         return rejected(pb::REJECT_WRONG_STATE, "stop before an impedance test");
     }
-    auto timer = std::make_shared<asio::steady_timer>(
-        m_endpoint->strand(), std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                  std::chrono::duration<double>(m_model.impedanceTestS.value)));
+    auto timer = std::make_shared<asio::steady_timer>(m_endpoint->strand(),
+                                                      scaled(m_model.impedanceTestS.value));
     timer->async_wait([this, timer, id](boost::system::error_code error) {
         if (error) {
             return;
@@ -498,13 +514,15 @@ double SimulatedDevice::pulseOffsetS(const pb::RtmsParameters& p, std::uint32_t 
     return index / p.frequency_hz();
 }
 
+std::chrono::steady_clock::duration SimulatedDevice::scaled(double simulatedS) const {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(simulatedS / m_timeScale));
+}
+
 void SimulatedDevice::begin(bool resuming) {
     m_state.set_phase(pb::PHASE_STIMULATING);
     const auto now = std::chrono::steady_clock::now();
-    const auto seconds = [](double s) {
-        return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::duration<double>(s));
-    };
+    const auto seconds = [this](double s) { return scaled(s); };
     if (!resuming || m_kind == pb::DEVICE_KIND_VNS) {
         m_trainStart = now;  // the first pulse at once
     } else if (m_pulseInTrain > 0) {
@@ -523,12 +541,9 @@ void SimulatedDevice::schedule() {
     if (m_kind == pb::DEVICE_KIND_VNS) {
         // VNS: one train per ON period; the next after OFF.
         const pb::VnsParameters& v = m_state.loaded().vns();
-        m_timer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::duration<double>(m_train == 0 ? 0.0 : v.on_time_s() + v.off_time_s())));
+        m_timer->expires_after(scaled(m_train == 0 ? 0.0 : v.on_time_s() + v.off_time_s()));
     } else {
-        m_timer->expires_at(m_trainStart +
-                            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                std::chrono::duration<double>(pulseOffsetS(m_pulseInTrain))));
+        m_timer->expires_at(m_trainStart + scaled(pulseOffsetS(m_pulseInTrain)));
     }
     m_timer->async_wait([this](boost::system::error_code error) {
         if (!error && m_state.phase() == pb::PHASE_STIMULATING) {
@@ -548,6 +563,8 @@ void SimulatedDevice::pulse() {
         const double drain =
             m_model.batteryDrainPercentPerMaS.value * v.output_current_ma() * v.on_time_s();
         m_state.set_battery_percent(std::max(0.0, m_state.battery_percent() - drain));
+        log("train_finished", "ON period " + std::to_string(m_train) + " at " +
+                                  number(v.output_current_ma()) + " mA");
         telemetry.set_train_index(m_train);
         telemetry.set_delivered_output(v.output_current_ma());
         telemetry.set_impedance_ohm(m_state.impedance_ohm());
@@ -577,6 +594,10 @@ void SimulatedDevice::pulse() {
               temperature);
         return;
     }
+    if (m_pulseInTrain == 0) {
+        log("train_started", "train " + std::to_string(m_train + 1) + " at " +
+                                 number(m_state.output_percent()) + " %");
+    }
     m_state.set_pulses_delivered(index);
     m_pulses = index;
     telemetry.set_pulse_index(index);
@@ -589,13 +610,15 @@ void SimulatedDevice::pulse() {
         ++m_train;
         m_pulseInTrain = 0;
         m_state.set_trains_delivered(m_train);
+        log("train_finished", "train " + std::to_string(m_train) + ": " +
+                                  std::to_string(p.pulses_per_train()) + " pulses at " +
+                                  number(m_state.output_percent()) + " %");
         if (m_train >= p.train_count()) {
             stopStimulation(pb::STOP_COMPLETED, "protocol completed", pb::PHASE_LOADED);
             return;
         }
         // The next train starts after the pause that follows this one.
-        m_trainStart = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                 std::chrono::duration<double>(p.inter_train_interval_s()));
+        m_trainStart = now + scaled(p.inter_train_interval_s());
         changed();
     }
     schedule();

@@ -37,8 +37,10 @@ struct DeviceFaults {
 
 class SimulatedDevice : public DeviceBehaviour {
   public:
+    /// `timeScale` > 1 runs the protocol's timing that many times faster (tests: a 3-minute
+    /// session in 2 seconds); the physics (heating per pulse, cooling) follow simulated time.
     SimulatedDevice(pb::DeviceKind kind, std::string serial, DeviceFaults faults,
-                    std::string rtmsProfile = "generic-rtms");
+                    std::string rtmsProfile = "generic-rtms", double timeScale = 1.0);
     /// Connects the model to its endpoint (for telemetry, faults and timers on its strand).
     void attach(std::shared_ptr<DeviceEndpoint> endpoint);
 
@@ -71,11 +73,14 @@ class SimulatedDevice : public DeviceBehaviour {
     double pulseOffsetS(std::uint32_t index) const {
         return pulseOffsetS(m_state.loaded().rtms(), index);
     }
+    /// Simulated seconds as a duration of the real clock.
+    std::chrono::steady_clock::duration scaled(double simulatedS) const;
 
     pb::DeviceKind m_kind;
     std::string m_serial;
     DeviceFaults m_faults;
     const SimulatorModel& m_model;
+    double m_timeScale = 1.0;
     protocols::RtmsDeviceProfile m_rtms;
     protocols::VnsGeneratorProfile m_vns;
     std::shared_ptr<DeviceEndpoint> m_endpoint;

@@ -310,6 +310,103 @@ BEGIN SELECT RAISE(ABORT, 'schedule changes are history'); END;
 CREATE TRIGGER schedule_changes_no_delete BEFORE DELETE ON schedule_changes
 BEGIN SELECT RAISE(ABORT, 'schedule changes are history'); END;
 )sql"},
+    Migration{9, "treatment sessions: journal, adverse events, course review flags", R"sql(
+-- One treatment session: what was to be delivered (the approved version, its hash and the
+-- device parameters sent), on which device, and how it ended. The row changes while the
+-- session runs; once it has ended (completed, stopped_early, aborted) it is frozen.
+CREATE TABLE sessions (
+    id                  INTEGER PRIMARY KEY,
+    patient_id          INTEGER NOT NULL REFERENCES patients (id),
+    course_id           INTEGER NOT NULL REFERENCES courses (id),
+    protocol_version_id INTEGER NOT NULL REFERENCES protocol_versions (id),
+    content_sha256      TEXT NOT NULL CHECK (length(content_sha256) = 64),
+    appointment_id      INTEGER REFERENCES schedule_appointments (id),
+    kind                TEXT NOT NULL CHECK (kind IN ('rtms', 'vns')),
+    device_address      TEXT NOT NULL,
+    device_serial       TEXT,
+    device_model        TEXT,
+    load_offset         INTEGER,
+    parameters_json     TEXT NOT NULL,
+    pulses_planned      INTEGER NOT NULL CHECK (pulses_planned >= 0),
+    motor_threshold_id  INTEGER REFERENCES motor_thresholds (id),
+    operator_id         INTEGER NOT NULL REFERENCES users (id),
+    status              TEXT NOT NULL CHECK (status IN ('scheduled', 'checked_in', 'ready',
+                            'running', 'paused', 'completed', 'stopped_early', 'aborted',
+                            'interrupted')),
+    status_reason       TEXT,
+    stop_request        TEXT,
+    created_utc         TEXT NOT NULL,
+    started_utc         TEXT,
+    ended_utc           TEXT,
+    device_pulses       INTEGER,
+    logged_pulses       INTEGER,
+    reconciled_utc      TEXT,
+    reconciliation      TEXT
+);
+CREATE INDEX sessions_by_course ON sessions (course_id, id);
+CREATE INDEX sessions_by_status ON sessions (status);
+CREATE TRIGGER sessions_frozen BEFORE UPDATE ON sessions
+WHEN OLD.status IN ('completed', 'stopped_early', 'aborted')
+BEGIN SELECT RAISE(ABORT, 'an ended session is a record and cannot change'); END;
+CREATE TRIGGER sessions_no_delete BEFORE DELETE ON sessions
+BEGIN SELECT RAISE(ABORT, 'sessions are records and are kept'); END;
+-- The journal: every device event (from the device's own log, by offset) and every operator
+-- or system action, appended in group commits. seq counts from 1 per session without gaps;
+-- a device log entry is journaled at most once per session.
+CREATE TABLE session_events (
+    id             INTEGER PRIMARY KEY,
+    session_id     INTEGER NOT NULL REFERENCES sessions (id),
+    seq            INTEGER NOT NULL CHECK (seq >= 1),
+    source         TEXT NOT NULL CHECK (source IN ('device', 'operator', 'system')),
+    kind           TEXT NOT NULL,
+    device_offset  INTEGER,
+    device_time_us INTEGER,
+    wall_utc       TEXT NOT NULL,
+    pulses         INTEGER,
+    trains         INTEGER,
+    output         REAL,
+    detail         TEXT NOT NULL DEFAULT '',
+    user_id        INTEGER REFERENCES users (id),
+    recovered      INTEGER NOT NULL DEFAULT 0 CHECK (recovered IN (0, 1)),
+    UNIQUE (session_id, seq),
+    UNIQUE (session_id, device_offset),
+    CHECK ((source = 'device') = (device_offset IS NOT NULL))
+);
+CREATE TRIGGER session_events_no_update BEFORE UPDATE ON session_events
+BEGIN SELECT RAISE(ABORT, 'the session journal is append-only'); END;
+CREATE TRIGGER session_events_no_delete BEFORE DELETE ON session_events
+BEGIN SELECT RAISE(ABORT, 'the session journal is append-only'); END;
+CREATE TABLE session_adverse_events (
+    id           INTEGER PRIMARY KEY,
+    session_id   INTEGER NOT NULL REFERENCES sessions (id),
+    type         TEXT NOT NULL,
+    severity     TEXT NOT NULL CHECK (severity IN ('mild', 'moderate', 'severe')),
+    action_taken TEXT NOT NULL CHECK (length(trim(action_taken)) > 0),
+    note         TEXT NOT NULL DEFAULT '',
+    stopped_session INTEGER NOT NULL CHECK (stopped_session IN (0, 1)),
+    recorded_utc TEXT NOT NULL,
+    user_id      INTEGER NOT NULL REFERENCES users (id)
+);
+CREATE INDEX session_adverse_events_by_session ON session_adverse_events (session_id);
+CREATE TRIGGER session_adverse_events_no_update BEFORE UPDATE ON session_adverse_events
+BEGIN SELECT RAISE(ABORT, 'adverse events are records; record a correction instead'); END;
+CREATE TRIGGER session_adverse_events_no_delete BEFORE DELETE ON session_adverse_events
+BEGIN SELECT RAISE(ABORT, 'adverse events are records'); END;
+-- A course a physician must review before its next session (e.g. after a seizure).
+CREATE TABLE course_review_flags (
+    id           INTEGER PRIMARY KEY,
+    course_id    INTEGER NOT NULL REFERENCES courses (id),
+    session_id   INTEGER REFERENCES sessions (id),
+    reason       TEXT NOT NULL,
+    flagged_utc  TEXT NOT NULL,
+    cleared_utc  TEXT,
+    cleared_by   INTEGER REFERENCES users (id),
+    clear_note   TEXT
+);
+CREATE INDEX course_review_flags_by_course ON course_review_flags (course_id);
+CREATE TRIGGER course_review_flags_kept BEFORE DELETE ON course_review_flags
+BEGIN SELECT RAISE(ABORT, 'review flags are records'); END;
+)sql"},
 };
 
 }  // namespace

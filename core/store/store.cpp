@@ -16,14 +16,6 @@ namespace {
 constexpr std::string_view kGenesisHash =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-std::string sha256Hex(std::string_view data) {
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-    char hex[crypto_hash_sha256_BYTES * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-    return hex;
-}
-
 struct AuditRow {
     std::int64_t id = 0;
     std::string atUtc;
@@ -52,6 +44,14 @@ Error notOurs(const fs::path& path, const std::string& why) {
 }
 
 }  // namespace
+
+std::string sha256Hex(std::string_view data) {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    return hex;
+}
 
 const char* toString(OpenOutcome outcome) {
     switch (outcome) {

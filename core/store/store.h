@@ -126,6 +126,9 @@ class Store {
     Clock m_clock;
 };
 
+/// SHA-256 of `data` as 64 lowercase hex digits (the audit chain's and the approvals' hash).
+std::string sha256Hex(std::string_view data);
+
 /// The default database: $NEUROPLAN_DB if set, else $XDG_DATA_HOME/neuroplan/neuroplan.db,
 /// else ~/.local/share/neuroplan/neuroplan.db. The app and the CLI share it.
 std::filesystem::path defaultDatabasePath();
