@@ -81,6 +81,14 @@ std::string optionForField(const std::string& field) {
         {"serial", "--serial"},
         {"code", "--code"},
         {"ics", "--ics"},
+        {"session_id", "ID"},
+        {"screening_confirmed", "--screening-confirmed"},
+        {"operator", "--operator"},
+        {"type", "--type"},
+        {"severity", "--severity"},
+        {"action", "--action"},
+        {"note", "--note"},
+        {"tls_cert", "--tls-cert"},
     };
     const auto it = kOptions.find(field);
     return it == kOptions.end() ? field : it->second;

@@ -185,7 +185,7 @@ int drive(const Context& ctx, store::Store& store, const records::Actor& actor,
     if (!checklist->allOk()) {
         const ses::CheckItem* failed = checklist->firstFailure();
         (void)(*runner)->stop("not ready: " + failed->label + ": " + failed->detail);
-        return ctx.fail(makeError(ErrorCode::Conflict, "session",
+        return ctx.fail(makeError(ErrorCode::Conflict, "session_id",
                                   "session " + std::to_string(sessionId) +
                                       " aborted: " + failed->label + ": " + failed->detail));
     }
@@ -327,7 +327,7 @@ void registerSessionCommands(CLI::App& app, Context& ctx) {
                 return ctx.fail(s.error());
             }
             if (s->status != ses::SessionStatus::Interrupted) {
-                return ctx.fail(makeError(ErrorCode::Conflict, "session",
+                return ctx.fail(makeError(ErrorCode::Conflict, "session_id",
                                           "session " + std::to_string(*resumeId) + " is " +
                                               ses::toString(s->status) +
                                               "; only an interrupted session resumes"));

@@ -121,7 +121,7 @@ Result<std::unique_ptr<SessionRunner>> SessionRunner::open(RunnerOptions options
     auto session = loadSession(store->db(), options.sessionId);
     NP_TRY(session);
     if (isFinal(session->status)) {
-        return makeError(ErrorCode::Conflict, "session",
+        return makeError(ErrorCode::Conflict, "session_id",
                          "session " + std::to_string(options.sessionId) + " has ended (" +
                              toString(session->status) + ")");
     }
@@ -327,7 +327,7 @@ Result<Checklist> SessionRunner::prepare(bool screeningConfirmed) {
                m_status == SessionStatus::Interrupted;
     };
     if (!stillPreparing()) {
-        return makeError(ErrorCode::Conflict, "session",
+        return makeError(ErrorCode::Conflict, "session_id",
                          std::string("session is ") + toString(m_status) + "; nothing to prepare");
     }
     if (!checklist->allOk()) {
@@ -654,6 +654,16 @@ Result<Session> SessionRunner::recover() {
                               toString(m_status) + " (found by session recover)",
                           systemEvent("interrupted", std::string("was ") + toString(m_status))));
     }
+    if (!m_session.loadOffset) {
+        // Never ready, so never started: the state machine allows no stimulation before the
+        // load is read back and recorded. Nothing was delivered.
+        TransitionFields fields;
+        fields.devicePulses = 0;
+        fields.reconcile = true;
+        NP_TRY(transition(SessionStatus::Interrupted, m_statusReason,
+                          systemEvent("recovered", "never loaded: nothing was delivered"), fields));
+        return loadSession(m_store->db(), m_options.sessionId);
+    }
     NP_TRY(ensureLink());
     const auto unverified = [&](const std::string& why) -> Result<Session> {
         TransitionFields fields;
@@ -693,11 +703,9 @@ Result<Session> SessionRunner::recover() {
     std::optional<std::int64_t> devicePulses;
     {
         std::lock_guard lock(m_mutex);
-        const bool stillOurs = !m_segmentEnd && m_session.loadOffset &&
-                               m_state.loaded().approved_sha256() == m_session.contentSha256;
-        if (!m_session.loadOffset) {
-            devicePulses = 0;  // never loaded: nothing delivered
-        } else if (stillOurs) {
+        const bool stillOurs =
+            !m_segmentEnd && m_state.loaded().approved_sha256() == m_session.contentSha256;
+        if (stillOurs) {
             devicePulses = m_state.pulses_delivered();
         }
     }

@@ -183,7 +183,8 @@ Result<Session> loadSession(store::Connection& db, std::int64_t sessionId) {
         querySessions(db, "WHERE s.id = ?", [&](store::Statement& q) { q.bindAll(sessionId); });
     NP_TRY(found);
     if (found->empty()) {
-        return makeError(ErrorCode::NotFound, "session", "no session " + std::to_string(sessionId));
+        return makeError(ErrorCode::NotFound, "session_id",
+                         "no session " + std::to_string(sessionId));
     }
     return found->front();
 }
@@ -290,7 +291,7 @@ Result<Session> SessionService::checkIn(const records::Actor& by, std::string_vi
     auto found = version->step();
     NP_TRY(found);
     if (!*found || version->columnInt(1) != patient->id) {
-        return makeError(ErrorCode::NotFound, "protocol",
+        return makeError(ErrorCode::NotFound, "protocol_version",
                          "protocol version " + std::to_string(protocolVersionId) +
                              " is not a protocol of " + patient->mrn);
     }
@@ -502,8 +503,6 @@ Result<AdverseEvent> SessionService::recordAdverseEvent(const records::Actor& by
                                                         std::int64_t sessionId,
                                                         const AdverseEventInput& input) {
     NP_TRY(records::require(by, records::Permission::EditPatients));
-    auto session = loadSession(m_store.db(), sessionId);
-    NP_TRY(session);
     const AdverseEventType* type = m_rules.findAdverseEvent(input.type);
     if (type == nullptr) {
         std::string known;
@@ -517,6 +516,8 @@ Result<AdverseEvent> SessionService::recordAdverseEvent(const records::Actor& by
         return invalid("severity",
                        "expected mild, moderate or severe, got '" + input.severity + "'");
     }
+    auto session = loadSession(m_store.db(), sessionId);
+    NP_TRY(session);
     AdverseEvent event;
     event.sessionId = sessionId;
     event.input = input;
@@ -613,7 +614,7 @@ Result<Session> SessionService::close(const records::Actor& by, std::int64_t ses
     auto session = loadSession(m_store.db(), sessionId);
     NP_TRY(session);
     if (session->status != SessionStatus::Interrupted) {
-        return makeError(ErrorCode::Conflict, "session",
+        return makeError(ErrorCode::Conflict, "session_id",
                          "session " + std::to_string(sessionId) + " is " +
                              toString(session->status) +
                              "; only an interrupted session is closed (run session recover "
