@@ -355,7 +355,9 @@ void registerSessionCommands(CLI::App& app, Context& ctx) {
             }
             json report = json::array();
             for (const auto& s : *list) {
-                if (s.status == ses::SessionStatus::Interrupted && !s.reconciledUtc.empty()) {
+                // Reconciled already (not merely "unverified" because the device was away).
+                if (s.status == ses::SessionStatus::Interrupted && !s.reconciledUtc.empty() &&
+                    s.reconciliation.rfind("unverified", 0) != 0) {
                     report.push_back({{"session", ses::toJson(s)}, {"outcome", "awaiting_close"}});
                     continue;
                 }

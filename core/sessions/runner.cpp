@@ -571,6 +571,15 @@ void SessionRunner::stopWith(bool emergency, const std::string& reason) {
                          reason, systemEvent("aborted", reason), fields);
         return;
     }
+    if (!linkUp) {
+        // The device has stopped itself (its watchdog) but cannot say how far it got: the
+        // record waits for `session recover` to read its log.
+        (void)transition(
+            SessionStatus::Interrupted,
+            "stopped while the device link was down (" + reason + "); run session recover",
+            systemEvent("interrupted", reason));
+        return;
+    }
     // Running or paused: the device's State tells how it stopped; if it was not stimulating
     // (paused after a link loss) no stop will come, so end here.
     std::unique_lock lock(m_mutex);
