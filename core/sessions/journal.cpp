@@ -185,7 +185,7 @@ Status Journal::commit(JournalEvent event, std::function<Status(store::WriteCont
 Status Journal::flush() {
     {
         std::lock_guard lock(m_mutex);
-        if (m_queue.empty()) {
+        if (m_queue.empty() && !m_committing) {
             return {};
         }
     }
@@ -221,9 +221,11 @@ void Journal::run() {
         std::vector<Item> batch;
         batch.swap(m_queue);
         m_urgent = false;
+        m_committing = true;
         lock.unlock();
         Status status = commitBatch(batch);
         lock.lock();
+        m_committing = false;
         if (status) {
             ++m_stats.batches;
             for (const Item& item : batch) {

@@ -113,6 +113,7 @@ class Journal {
     std::vector<Item> m_queue;
     std::chrono::steady_clock::time_point m_firstQueued;
     bool m_urgent = false;
+    bool m_committing = false;  ///< the committer holds a batch taken from m_queue
     bool m_stop = false;
     std::uint64_t m_nextOffset = 0;
     JournalStats m_stats;
