@@ -19,6 +19,7 @@
 #include "protocolview.h"
 #include "scalesview.h"
 #include "scheduleview.h"
+#include "sessionview.h"
 
 namespace neuroplan::gui {
 
@@ -36,7 +37,9 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
       m_protocols(new ProtocolView(store)),
       m_scales(new ScalesView(store)),
       m_schedule(new ScheduleView(store)),
+      m_session(new SessionView(store)),
       m_addPatient(new QAction(tr("&Add patient…"), this)),
+      m_emergencyStop(new QAction(tr("EMERGENCY STOP"), this)),
       m_signIn(new QAction(tr("&Sign in…"), this)),
       m_signOut(new QAction(tr("Sign &out"), this)),
       m_databaseLabel(new QLabel),
@@ -73,6 +76,7 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
     m_tabs->addTab(m_protocols, tr("Protocols"));
     m_tabs->addTab(m_scales, tr("Scales"));
     m_tabs->addTab(m_schedule, tr("Schedule"));
+    m_tabs->addTab(m_session, tr("Session"));
     connect(m_patientView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &MainWindow::patientSelectionChanged);
     connect(m_patientView, &QTableView::doubleClicked, this,
@@ -96,6 +100,26 @@ MainWindow::MainWindow(store::Store& store, QWidget* parent)
     auto* toolbar = addToolBar(tr("Main"));
     toolbar->setObjectName("mainToolbar");
     toolbar->addAction(m_addPatient);
+    // While a session runs here, its emergency stop is one click away from every tab.
+    m_emergencyStop->setObjectName("toolbarEmergencyStop");
+    m_emergencyStop->setVisible(false);
+    toolbar->addSeparator();
+    toolbar->addAction(m_emergencyStop);
+    if (QWidget* button = toolbar->widgetForAction(m_emergencyStop)) {
+        button->setStyleSheet(
+            "QToolButton { background: #c62828; color: white; font-weight: bold; padding: 4px "
+            "12px; border-radius: 4px; }");
+    }
+    connect(m_emergencyStop, &QAction::triggered, m_session, &SessionView::emergencyStop);
+    const auto showEmergency = [this] { m_emergencyStop->setVisible(m_session->sessionOpen()); };
+    connect(m_session, &SessionView::sessionOpened, this, showEmergency);
+    connect(m_session, &SessionView::sessionEnded, this, showEmergency);
+    connect(m_session, &SessionView::postSessionScaleRequested, this,
+            [this](const QString& mrn, int sessionNumber) {
+                selectPatient(mrn);
+                m_scales->startEntry("post_session", sessionNumber);
+                m_tabs->setCurrentWidget(m_scales);
+            });
 
     m_databaseLabel->setObjectName("databaseLabel");
     m_databaseLabel->setText(
@@ -115,6 +139,7 @@ void MainWindow::signIn(const records::Actor& actor) {
     m_protocols->setActor(m_actor);
     m_scales->setActor(m_actor);
     m_schedule->setActor(m_actor);
+    m_session->setActor(m_actor);
     updateState();
     refreshPatients();
 }
@@ -125,6 +150,7 @@ void MainWindow::signOut() {
     m_protocols->setActor(m_actor);
     m_scales->setActor(m_actor);
     m_schedule->setActor(m_actor);
+    m_session->setActor(m_actor);
     m_patients->setPatients({});
     updateState();
 }
@@ -137,6 +163,7 @@ void MainWindow::patientSelectionChanged() {
     m_eligibility->showPatient(mrn);
     m_protocols->showPatient(mrn);
     m_scales->showPatient(mrn);
+    m_session->showPatient(mrn);
 }
 
 bool MainWindow::selectPatient(const QString& mrn) {
@@ -195,6 +222,7 @@ void MainWindow::refreshPatients() {
         current.isValid() ? m_filter->index(current.row(), PatientTableModel::Mrn).data().toString()
                           : QString();
     m_patients->setPatients(std::move(patients).value());
+    m_session->refreshPatients();
     if (selected.isEmpty() || !selectPatient(selected)) {
         patientSelectionChanged();
     }

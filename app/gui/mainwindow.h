@@ -1,6 +1,6 @@
 // The NeuroPlan main window: the patient list on one database, with the signed-in user and the
-// database file in the status bar. Future views (eligibility, protocols, schedule, sessions)
-// plug in as tabs of the central widget.
+// database file in the status bar. The views (eligibility, protocols, scales, schedule, session)
+// are tabs of the central widget.
 #pragma once
 
 #include <QMainWindow>
@@ -23,6 +23,7 @@ class EligibilityView;
 class ProtocolView;
 class ScalesView;
 class ScheduleView;
+class SessionView;
 class PatientTableModel;
 
 class MainWindow : public QMainWindow {
@@ -45,6 +46,9 @@ class MainWindow : public QMainWindow {
     ProtocolView* protocolView() const { return m_protocols; }
     ScalesView* scalesView() const { return m_scales; }
     ScheduleView* scheduleView() const { return m_schedule; }
+    SessionView* sessionView() const { return m_session; }
+    /// The emergency stop in the tool bar, shown on every tab while a session is open here.
+    QAction* emergencyStopAction() const { return m_emergencyStop; }
     QTabWidget* tabs() const { return m_tabs; }
     /// Selects the patient in the list (and so in every per-patient view).
     bool selectPatient(const QString& mrn);
@@ -73,7 +77,9 @@ class MainWindow : public QMainWindow {
     ProtocolView* m_protocols;
     ScalesView* m_scales;
     ScheduleView* m_schedule;
+    SessionView* m_session;
     QAction* m_addPatient;
+    QAction* m_emergencyStop;
     QAction* m_signIn;
     QAction* m_signOut;
     QLabel* m_databaseLabel;

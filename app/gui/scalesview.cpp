@@ -18,6 +18,7 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 #include <QValueAxis>
+#include <algorithm>
 
 #include "dialogs.h"
 
@@ -128,6 +129,21 @@ void ScalesView::setActor(const std::optional<records::Actor>& actor) {
 void ScalesView::showPatient(const QString& mrn) {
     m_mrn = mrn;
     refreshChart();
+}
+
+void ScalesView::startEntry(const QString& context, int sessionNumber) {
+    const int index = m_context->findData(context);
+    if (index >= 0) {
+        m_context->setCurrentIndex(index);
+    }
+    m_session->setValue(std::max(0, sessionNumber));
+    m_date->setDate(QDate::currentDate());
+    rebuildForm();  // a fresh, unanswered form
+    if (!m_items.empty()) {
+        m_items.front()->setFocus();
+    } else if (m_total != nullptr) {
+        m_total->setFocus();
+    }
 }
 
 void ScalesView::rebuildForm() {

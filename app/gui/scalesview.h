@@ -28,9 +28,13 @@ class ScalesView : public QWidget {
 
     void setActor(const std::optional<records::Actor>& actor);
     void showPatient(const QString& mrn);
+    /// Prepares the form for an administration in `context` (e.g. post_session after a
+    /// session) with the session's number in the course (0: none), dated today.
+    void startEntry(const QString& context, int sessionNumber);
 
     QComboBox* instrumentCombo() const { return m_instrument; }
     QComboBox* contextCombo() const { return m_context; }
+    QSpinBox* sessionSpin() const { return m_session; }
     const std::vector<QSpinBox*>& itemBoxes() const { return m_items; }
     QPushButton* recordButton() const { return m_record; }
     QLabel* statusLabel() const { return m_status; }
