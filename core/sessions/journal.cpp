@@ -291,6 +291,12 @@ Status Journal::commitBatch(std::vector<Item>& batch) {
             }
             if (item.alsoDo) {
                 NP_TRY(item.alsoDo(w));
+                // It may have appended rows of its own (a "reconciled" event): number on after
+                // them, or the next event of this batch would take a seq already used.
+                NP_TRY(last->reset());
+                last->bindAll(m_session);
+                NP_TRY(last->step());
+                seq = last->columnInt(0);
             }
         }
         if (seq >= first) {

@@ -958,11 +958,27 @@ void SessionRunner::maybeFinishLocked() {
         fields.reconcile = true;
         fields.clearStopRequest = true;
         // A pause recorded after the device had stopped is no obstacle to the end.
-        (void)transition(
-            to, reason,
-            systemEvent(to == SessionStatus::Completed ? "completed" : "stopped_early", reason),
-            fields);
-        notify(RunnerEvent::Kind::Ended, reason);
+        const auto finish = [&] {
+            return transition(
+                to, reason,
+                systemEvent(to == SessionStatus::Completed ? "completed" : "stopped_early", reason),
+                fields);
+        };
+        Status done = finish();
+        if (!done) {
+            done = finish();  // once more (a busy database)
+        }
+        if (!done) {
+            // Say so rather than hang: the record stays open for `session recover`.
+            {
+                std::lock_guard lock(m_mutex);
+                m_ended = true;
+                m_statusReason = "the end could not be recorded (" + done.error().message +
+                                 "); run session recover";
+            }
+            m_changed.notify_all();
+        }
+        notify(RunnerEvent::Kind::Ended, done ? reason : done.error().message);
     });
 }
 

@@ -218,6 +218,42 @@ TEST_F(JournalFixture, FlushWaitsForTheBatchBeingCommitted) {
     }
 }
 
+TEST_F(JournalFixture, RowsAddedByATransitionDoNotCollideWithTheRestOfItsBatch) {
+    // A status change's own rows (the "reconciled" event) and an event queued after it in the
+    // same batch: both keep distinct seq numbers (found by the app's tests: the batch failed).
+    auto journal = open();
+    for (int i = 0; i < 20000; ++i) {
+        ASSERT_TRUE(journal->append(deviceEvent(i)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // the committer takes them
+    const std::int64_t id = sessionId;
+    std::thread transition([&] {
+        JournalEvent start;
+        start.source = "operator";
+        start.kind = "note";
+        EXPECT_TRUE(journal->commit(start, [id](store::WriteContext& w) -> Status {
+            JournalEvent own;
+            own.source = "system";
+            own.kind = "reconciled";
+            own.wallUtc = "2026-01-01T00:00:00.000Z";
+            NP_TRY(appendEvent(w, id, own));
+            return w.audit("session", std::to_string(id), "test", nullptr, nullptr);
+        }));
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    JournalEvent after;
+    after.source = "operator";
+    after.kind = "emergency_stop";
+    ASSERT_TRUE(journal->append(after));
+    transition.join();
+    ASSERT_TRUE(journal->flush());
+    auto events = readJournal(clinic.store->db(), sessionId);
+    ASSERT_TRUE(events);
+    EXPECT_EQ(events->size(), 20004U);
+    EXPECT_EQ(events->back().seq, 20004);
+    EXPECT_EQ(journal->stats().failures, 0U);
+}
+
 TEST_F(JournalFixture, IsAppendOnlyAndEveryBatchIsAudited) {
     auto journal = open();
     JournalEvent event;
