@@ -69,24 +69,13 @@ std::string refusalName(pb::RefusalReason reason) {
 }
 
 int probe(const Context& ctx, const ProbeOptions& o) {
-    const auto colon = o.target.rfind(':');
     dev::LinkOptions options;
-    if (colon == std::string::npos || colon == 0) {
-        return ctx.fail(
-            makeError(ErrorCode::InvalidInput, "HOST:PORT", "'" + o.target + "' is not HOST:PORT"));
+    auto address = dev::parseDeviceAddress(o.target, "HOST:PORT");
+    if (!address) {
+        return ctx.fail(address.error());
     }
-    options.host = o.target.substr(0, colon);
-    try {
-        std::size_t used = 0;
-        const int port = std::stoi(o.target.substr(colon + 1), &used);
-        if (used != o.target.size() - colon - 1 || port < 1 || port > 65535) {
-            throw std::out_of_range("port");
-        }
-        options.port = static_cast<std::uint16_t>(port);
-    } catch (const std::exception&) {
-        return ctx.fail(makeError(ErrorCode::InvalidInput, "HOST:PORT",
-                                  "the port of '" + o.target + "' is not 1-65535"));
-    }
+    options.host = address->host;
+    options.port = address->port;
     if (!o.kind.empty()) {
         options.expectKind = o.kind == "rtms" ? pb::DEVICE_KIND_RTMS : pb::DEVICE_KIND_VNS;
     }

@@ -78,28 +78,6 @@ Result<records::Actor> findOperator(store::Store& store, const std::string& logi
     return records::Actor{row->columnInt(0), row->columnText(1), row->columnText(2), *role};
 }
 
-Status checkDeviceAddress(const std::string& address) {
-    const auto colon = address.rfind(':');
-    boost::system::error_code error;
-    if (colon == std::string::npos || colon == 0) {
-        return makeError(ErrorCode::InvalidInput, "device",
-                         "expected HOST:PORT, got '" + address + "'");
-    }
-    device::asio::ip::make_address(address.substr(0, colon), error);
-    const std::string port = address.substr(colon + 1);
-    if (error) {
-        return makeError(ErrorCode::InvalidInput, "device",
-                         "'" + address.substr(0, colon) + "' is not an IP address");
-    }
-    if (port.empty() || port.size() > 5 ||
-        port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) == 0 ||
-        std::stoul(port) > 65535) {
-        return makeError(ErrorCode::InvalidInput, "device",
-                         "the port of '" + address + "' is not 1-65535");
-    }
-    return {};
-}
-
 std::string formatChecklist(const ses::Checklist& list) {
     std::string text;
     for (const auto& item : list.items) {
@@ -271,7 +249,7 @@ void registerSessionCommands(CLI::App& app, Context& ctx) {
     addDeviceOptions(runCmd, *run);
     ctx.on(runCmd, [&ctx, run] {
         RunOptions o = *run;
-        if (auto address = checkDeviceAddress(o.device); !address) {
+        if (auto address = device::parseDeviceAddress(o.device, "device"); !address) {
             return ctx.fail(address.error());
         }
         return withSignedIn(ctx, [&](store::Store& store, const records::Actor& signedIn) {

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "base/datafile.h"
+#include "base/format.h"
 
 namespace neuroplan::device {
 
@@ -24,12 +25,6 @@ pb::CommandResult rejected(pb::RejectReason reason, const std::string& detail) {
     result.set_reason(reason);
     result.set_detail(detail);
     return result;
-}
-
-std::string number(double value) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%g", value);
-    return text;
 }
 
 bool isSha256Hex(const std::string& text) {
@@ -287,25 +282,25 @@ pb::CommandResult SimulatedDevice::execute(const pb::Command& command) {
                 const double output = command.set_intensity().output_percent();
                 if (!(output > 0) || output > m_approvedOutput) {
                     return rejected(pb::REJECT_OVER_LIMIT,
-                                    "output " + number(output) + " % is outside 0-" +
-                                        number(m_approvedOutput) +
+                                    "output " + formatNumber(output) + " % is outside 0-" +
+                                        formatNumber(m_approvedOutput) +
                                         " % (the approved protocol's output)");
                 }
                 m_state.set_output_percent(output);
                 m_state.mutable_loaded()->mutable_rtms()->set_output_percent(output);
-                log("intensity", number(output) + " %");
+                log("intensity", formatNumber(output) + " %");
             } else {
                 const double current = command.set_intensity().current_ma();
                 if (current < m_vns.currentMa.min || current > m_approvedOutput) {
                     return rejected(pb::REJECT_OVER_LIMIT,
-                                    "current " + number(current) + " mA is outside " +
-                                        number(m_vns.currentMa.min) + "-" +
-                                        number(m_approvedOutput) +
+                                    "current " + formatNumber(current) + " mA is outside " +
+                                        formatNumber(m_vns.currentMa.min) + "-" +
+                                        formatNumber(m_approvedOutput) +
                                         " mA (the approved programme's current)");
                 }
                 m_state.set_current_ma(current);
                 m_state.mutable_loaded()->mutable_vns()->set_output_current_ma(current);
-                log("intensity", number(current) + " mA");
+                log("intensity", formatNumber(current) + " mA");
             }
             result = done();
             break;
@@ -374,9 +369,9 @@ pb::CommandResult SimulatedDevice::load(const pb::LoadProtocol& load) {
     const double pulseRate = tbs ? p.burst_frequency_hz() : p.frequency_hz();
     if (!(p.frequency_hz() > 0) || pulseRate < m_rtms.minFrequencyHz.value ||
         pulseRate > m_rtms.maxFrequencyHz.value) {
-        return over("frequency " + number(pulseRate) + " Hz is outside " +
-                    number(m_rtms.minFrequencyHz.value) + "-" +
-                    number(m_rtms.maxFrequencyHz.value) + " Hz");
+        return over("frequency " + formatNumber(pulseRate) + " Hz is outside " +
+                    formatNumber(m_rtms.minFrequencyHz.value) + "-" +
+                    formatNumber(m_rtms.maxFrequencyHz.value) + " Hz");
     }
     if (tbs && p.pulses_per_burst() == 0) {
         return rejected(pb::REJECT_INVALID, "pulses_per_burst is required for theta burst");
@@ -386,29 +381,29 @@ pb::CommandResult SimulatedDevice::load(const pb::LoadProtocol& load) {
     }
     if (p.pulses_per_train() > m_rtms.maxPulsesPerTrain.value) {
         return over(std::to_string(p.pulses_per_train()) + " pulses per train exceed " +
-                    number(m_rtms.maxPulsesPerTrain.value));
+                    formatNumber(m_rtms.maxPulsesPerTrain.value));
     }
     if (m_rtms.maxTrains && p.train_count() > m_rtms.maxTrains->value) {
         return over(std::to_string(p.train_count()) + " trains exceed " +
-                    number(m_rtms.maxTrains->value));
+                    formatNumber(m_rtms.maxTrains->value));
     }
     if (!(p.output_percent() > 0) || p.output_percent() > m_model.maxOutputPercent.value) {
-        return over("output " + number(p.output_percent()) + " % is outside 0-" +
-                    number(m_model.maxOutputPercent.value) + " %");
+        return over("output " + formatNumber(p.output_percent()) + " % is outside 0-" +
+                    formatNumber(m_model.maxOutputPercent.value) + " %");
     }
     if (p.inter_train_interval_s() < 0) {
         return rejected(pb::REJECT_INVALID, "inter_train_interval_s must not be negative");
     }
     if (tbs && (p.pulses_per_burst() - 1) / p.burst_frequency_hz() >= 1.0 / p.frequency_hz()) {
         return over("a burst of " + std::to_string(p.pulses_per_burst()) + " pulses at " +
-                    number(p.burst_frequency_hz()) + " Hz does not fit its " +
-                    number(p.frequency_hz()) + " Hz repetition");
+                    formatNumber(p.burst_frequency_hz()) + " Hz does not fit its " +
+                    formatNumber(p.frequency_hz()) + " Hz repetition");
     }
     // Checked before anything changes: a refused load leaves the device as it was.
     const double trainS = pulseOffsetS(p, p.pulses_per_train() - 1);
     if (trainS > m_rtms.maxTrainS.value) {
-        return over("a train lasts " + number(trainS) + " s, more than " +
-                    number(m_rtms.maxTrainS.value) + " s");
+        return over("a train lasts " + formatNumber(trainS) + " s, more than " +
+                    formatNumber(m_rtms.maxTrainS.value) + " s");
     }
     m_state.clear_loaded();
     *m_state.mutable_loaded() = load;
@@ -440,24 +435,25 @@ pb::CommandResult SimulatedDevice::program(const pb::VnsParameters& vns, const s
     };
     if (vns.output_current_ma() < m_vns.currentMa.min ||
         vns.output_current_ma() > m_vns.currentMa.max) {
-        return over("current " + number(vns.output_current_ma()) + " mA is outside " +
-                    number(m_vns.currentMa.min) + "-" + number(m_vns.currentMa.max) + " mA");
+        return over("current " + formatNumber(vns.output_current_ma()) + " mA is outside " +
+                    formatNumber(m_vns.currentMa.min) + "-" + formatNumber(m_vns.currentMa.max) +
+                    " mA");
     }
     if (!inMenu(m_vns.pulseWidthsUs, vns.pulse_width_us())) {
-        return over("pulse width " + number(vns.pulse_width_us()) + " µs is not in the menu");
+        return over("pulse width " + formatNumber(vns.pulse_width_us()) + " µs is not in the menu");
     }
     if (!inMenu(m_vns.frequenciesHz, vns.frequency_hz())) {
-        return over("frequency " + number(vns.frequency_hz()) + " Hz is not in the menu");
+        return over("frequency " + formatNumber(vns.frequency_hz()) + " Hz is not in the menu");
     }
     if (vns.on_time_s() < m_vns.onTimeS.min || vns.on_time_s() > m_vns.onTimeS.max) {
-        return over("on time " + number(vns.on_time_s()) + " s is outside " +
-                    number(m_vns.onTimeS.min) + "-" + number(m_vns.onTimeS.max) + " s");
+        return over("on time " + formatNumber(vns.on_time_s()) + " s is outside " +
+                    formatNumber(m_vns.onTimeS.min) + "-" + formatNumber(m_vns.onTimeS.max) + " s");
     }
     const double offMin = vns.off_time_s() / 60.0;
     if (offMin < m_vns.offTimeMin.min || offMin > m_vns.offTimeMin.max) {
-        return over("off time " + number(vns.off_time_s()) + " s is outside " +
-                    number(m_vns.offTimeMin.min * 60) + "-" + number(m_vns.offTimeMin.max * 60) +
-                    " s");
+        return over("off time " + formatNumber(vns.off_time_s()) + " s is outside " +
+                    formatNumber(m_vns.offTimeMin.min * 60) + "-" +
+                    formatNumber(m_vns.offTimeMin.max * 60) + " s");
     }
     m_state.clear_loaded();
     *m_state.mutable_loaded()->mutable_vns() = vns;
@@ -465,7 +461,7 @@ pb::CommandResult SimulatedDevice::program(const pb::VnsParameters& vns, const s
     m_approvedOutput = vns.output_current_ma();
     m_state.set_current_ma(vns.output_current_ma());
     m_state.set_phase(pb::PHASE_LOADED);
-    log("programmed", number(vns.output_current_ma()) + " mA");
+    log("programmed", formatNumber(vns.output_current_ma()) + " mA");
     return done();
 }
 
@@ -482,12 +478,12 @@ pb::CommandResult SimulatedDevice::impedanceTest(std::uint64_t id) {
         const double ohm = m_state.impedance_ohm();
         pb::CommandResult result;
         result.set_id(id);
-        log("impedance", number(ohm) + " ohm");
+        log("impedance", formatNumber(ohm) + " ohm");
         if (ohm < m_model.impedanceLowOhm.value || ohm > m_model.impedanceHighOhm.value) {
             fault(pb::FAULT_IMPEDANCE_OUT_OF_RANGE,
-                  "lead impedance " + number(ohm) + " ohm is outside " +
-                      number(m_model.impedanceLowOhm.value) + "-" +
-                      number(m_model.impedanceHighOhm.value) + " ohm",
+                  "lead impedance " + formatNumber(ohm) + " ohm is outside " +
+                      formatNumber(m_model.impedanceLowOhm.value) + "-" +
+                      formatNumber(m_model.impedanceHighOhm.value) + " ohm",
                   ohm);
             result.set_status(pb::COMMAND_FAILED);
             result.set_detail("lead impedance out of range");
@@ -564,7 +560,7 @@ void SimulatedDevice::pulse() {
             m_model.batteryDrainPercentPerMaS.value * v.output_current_ma() * v.on_time_s();
         m_state.set_battery_percent(std::max(0.0, m_state.battery_percent() - drain));
         log("train_finished", "ON period " + std::to_string(m_train) + " at " +
-                                  number(v.output_current_ma()) + " mA");
+                                  formatNumber(v.output_current_ma()) + " mA");
         telemetry.set_train_index(m_train);
         telemetry.set_delivered_output(v.output_current_ma());
         telemetry.set_impedance_ohm(m_state.impedance_ohm());
@@ -589,14 +585,14 @@ void SimulatedDevice::pulse() {
     m_state.set_coil_temperature_c(temperature);
     if (temperature >= m_model.cutoutC.value) {
         fault(pb::FAULT_COIL_OVER_TEMPERATURE,
-              "coil at " + number(temperature) + " °C; cut-out at " +
-                  number(m_model.cutoutC.value) + " °C",
+              "coil at " + formatNumber(temperature) + " °C; cut-out at " +
+                  formatNumber(m_model.cutoutC.value) + " °C",
               temperature);
         return;
     }
     if (m_pulseInTrain == 0) {
         log("train_started", "train " + std::to_string(m_train + 1) + " at " +
-                                 number(m_state.output_percent()) + " %");
+                                 formatNumber(m_state.output_percent()) + " %");
     }
     m_state.set_pulses_delivered(index);
     m_pulses = index;
@@ -612,7 +608,7 @@ void SimulatedDevice::pulse() {
         m_state.set_trains_delivered(m_train);
         log("train_finished", "train " + std::to_string(m_train) + ": " +
                                   std::to_string(p.pulses_per_train()) + " pulses at " +
-                                  number(m_state.output_percent()) + " %");
+                                  formatNumber(m_state.output_percent()) + " %");
         if (m_train >= p.train_count()) {
             stopStimulation(pb::STOP_COMPLETED, "protocol completed", pb::PHASE_LOADED);
             return;

@@ -2,6 +2,34 @@
 
 namespace neuroplan::device {
 
+Result<DeviceAddress> parseDeviceAddress(std::string_view text, const std::string& field) {
+    const std::string address(text);
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+        return makeError(ErrorCode::InvalidInput, field,
+                         "expected HOST:PORT, got '" + address + "'");
+    }
+    DeviceAddress out;
+    out.host = address.substr(0, colon);
+    const std::string digits = address.substr(colon + 1);
+    if (digits.empty() || digits.size() > 5 ||
+        digits.find_first_not_of("0123456789") != std::string::npos || std::stoul(digits) == 0 ||
+        std::stoul(digits) > 65535) {
+        return makeError(ErrorCode::InvalidInput, field,
+                         "the port of '" + address + "' is not 1-65535");
+    }
+    out.port = static_cast<std::uint16_t>(std::stoul(digits));
+    boost::system::error_code error;
+    asio::ip::make_address(out.host, error);
+    if (error) {
+        return makeError(ErrorCode::InvalidInput, field,
+                         "'" + out.host +
+                             "' is not an IP address (device addresses are not "
+                             "resolved)");
+    }
+    return out;
+}
+
 Status checkTransportPolicy(const asio::ip::address& address, const std::optional<TlsConfig>& tls,
                             bool allowPlaintext, const std::string& field) {
     if (tls || allowPlaintext || address.is_loopback()) {

@@ -6,9 +6,11 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 
@@ -23,6 +25,15 @@ struct TlsConfig {
     std::string privateKeyFile;
     std::string caFile;
 };
+
+/// A device's address as a person writes it: "IP:PORT" (IPv6 without brackets, "::1:7000").
+struct DeviceAddress {
+    std::string host;
+    std::uint16_t port = 0;
+};
+/// Parses "IP:PORT" with a port of 1-65535. Host names are refused (the link resolves no
+/// names). Errors name `field`.
+Result<DeviceAddress> parseDeviceAddress(std::string_view text, const std::string& field);
 
 /// Plaintext is allowed only to a loopback address, or when the user asked for it explicitly.
 /// Otherwise the link needs TLS. Returns an error naming `field` when neither holds.

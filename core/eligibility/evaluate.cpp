@@ -8,6 +8,8 @@
 #include <span>
 #include <sstream>
 
+#include "base/format.h"
+
 namespace neuroplan::eligibility {
 
 using nlohmann::json;
@@ -79,14 +81,6 @@ const char* toString(TrialCategory category) {
 
 namespace {
 
-std::string number(double value) {
-    // What printf's "%g" writes (6 significant digits), without printf's cost.
-    char text[32];
-    const auto written =
-        std::to_chars(text, text + sizeof text, value, std::chars_format::general, 6);
-    return std::string(text, written.ptr);
-}
-
 std::string plural(long long n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
@@ -98,8 +92,9 @@ std::string describeTrial(const Trial& t) {
         if (t.role) {
             text += " (" + *t.role + ")";
         }
-        text += t.dailyDoseMg ? " " + number(*t.dailyDoseMg) + " mg/day" : " dose unknown";
-        text += t.weeksAtDose ? " for " + number(*t.weeksAtDose) + " weeks" : ", duration unknown";
+        text += t.dailyDoseMg ? " " + formatNumber(*t.dailyDoseMg) + " mg/day" : " dose unknown";
+        text += t.weeksAtDose ? " for " + formatNumber(*t.weeksAtDose) + " weeks"
+                              : ", duration unknown";
     } else {
         text = t.modality.value_or(t.type);
         text +=
@@ -250,21 +245,21 @@ class Evaluator {
         if (drug != nullptr && trial.dailyDoseMg &&
             *trial.dailyDoseMg < drug->minTherapeuticMg.value) {
             reason("subtherapeutic_dose",
-                   *trial.agent + " " + number(*trial.dailyDoseMg) +
+                   *trial.agent + " " + formatNumber(*trial.dailyDoseMg) +
                        " mg/day is below the minimum therapeutic dose of " +
-                       number(drug->minTherapeuticMg.value) + " mg/day",
+                       formatNumber(drug->minTherapeuticMg.value) + " mg/day",
                    drug->minTherapeuticMg.from);
         }
         if (trial.weeksAtDose && *trial.weeksAtDose < minWeeks) {
             reason("short_duration",
-                   number(*trial.weeksAtDose) + " weeks at that dose is less than the " +
-                       number(minWeeks) + " weeks of an adequate trial",
+                   formatNumber(*trial.weeksAtDose) + " weeks at that dose is less than the " +
+                       formatNumber(minWeeks) + " weeks of an adequate trial",
                    m_rules.minWeeksAtDose.from);
         }
         if (trial.stopReason == "side_effects" && trial.weeksAtDose &&
             *trial.weeksAtDose < minWeeks) {
             reason("early_stop_side_effects",
-                   "stopped for side effects after " + number(*trial.weeksAtDose) +
+                   "stopped for side effects after " + formatNumber(*trial.weeksAtDose) +
                        " weeks, before an adequate trial",
                    m_rules.minWeeksAtDose.from);
         }
@@ -336,7 +331,7 @@ class Evaluator {
             a.reasons.push_back("incomplete_therapy");
             a.details.push_back({"incomplete_therapy",
                                  plural(*trial.sessions, "session", "sessions") +
-                                     " is fewer than the " + number(minSessions) +
+                                     " is fewer than the " + formatNumber(minSessions) +
                                      " of an adequate course",
                                  describeSource(m_rules.minPsychotherapySessions.from)});
         }
@@ -387,7 +382,7 @@ class Evaluator {
     }
 
     void refractoryFinding(Findings& f) const {
-        const std::string needed = number(m_rules.refractoryMinAdequateFailed.value);
+        const std::string needed = formatNumber(m_rules.refractoryMinAdequateFailed.value);
         const std::string counts = plural(m_adequateFailed, "adequate failed first-line trial",
                                           "adequate failed first-line trials") +
                                    " (" + needed + " needed)";
@@ -443,7 +438,7 @@ class Evaluator {
 
     /// Blocks below the modality's threshold; review when no score is current.
     void severityFinding(Findings& f, bool vns) const {
-        const std::string window = number(m_rules.lookbackDays.value) + " days";
+        const std::string window = formatNumber(m_rules.lookbackDays.value) + " days";
         int later = 0;
         for (const auto& s : m_case.scales) {
             later += s.date > m_case.evaluationDate ? 1 : 0;
@@ -474,7 +469,7 @@ class Evaluator {
         const std::string score = best->instrument + " " + std::to_string(best->total) + " on " +
                                   formatIsoDate(best->date);
         const std::string need = (vns ? "VNS needs " : "rTMS needs ") + best->instrument +
-                                 " >= " + number(threshold->value);
+                                 " >= " + formatNumber(threshold->value);
         if (best->total >= threshold->value) {
             f.add("severity.current", Effect::Info, score + " meets the threshold (" + need + ")",
                   threshold->from);
@@ -505,7 +500,7 @@ class Evaluator {
                   m_rules.minimumAgeYears.from);
         } else if (*m_age < minimum) {
             f.add("age.minimum", whenMinor,
-                  "age " + std::to_string(*m_age) + " is below " + number(minimum),
+                  "age " + std::to_string(*m_age) + " is below " + formatNumber(minimum),
                   m_rules.minimumAgeYears.from);
         }
     }
@@ -644,10 +639,10 @@ class Evaluator {
             plural(specialized, "adequate failed DBT / trauma-focused therapy",
                    "adequate failed DBT / trauma-focused therapies") +
             ", " + plural(rtmsCourses, "failed rTMS course", "failed rTMS courses");
-        const std::string need = "VNS needs " + number(needAugmentation) +
-                                 " adequate failed augmentation, and " + number(needSpecialized) +
-                                 " adequate failed DBT / trauma-focused therapy or " +
-                                 number(needRtms) + " failed rTMS course";
+        const std::string need =
+            "VNS needs " + formatNumber(needAugmentation) + " adequate failed augmentation, and " +
+            formatNumber(needSpecialized) + " adequate failed DBT / trauma-focused therapy or " +
+            formatNumber(needRtms) + " failed rTMS course";
         const Provenance& from = m_rules.ladderAugmentation.from;
         if (complete) {
             f.add("vns.ladder", Effect::Info, "treatment ladder complete: " + summary, from);

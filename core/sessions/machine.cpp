@@ -23,7 +23,9 @@ constexpr std::array kNames{
     std::pair{SessionStatus::Interrupted, "interrupted"},
 };
 
-std::string number(double value) {
+/// The shortest text that reads back as the same double: a read-back difference is never
+/// hidden by rounding (unlike formatNumber).
+std::string exactNumber(double value) {
     char buffer[32];
     const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
     return std::string(buffer, end);
@@ -134,6 +136,15 @@ nlohmann::json toJson(const Checklist& checklist) {
     return {{"ready", checklist.allOk()}, {"items", items}};
 }
 
+std::uint32_t plannedPulses(const protocols::Protocol& protocol) {
+    const auto* rtms = std::get_if<protocols::RtmsProtocol>(&protocol);
+    if (rtms == nullptr) {
+        return 0;
+    }
+    const auto derived = protocols::validateRtms(*rtms, protocols::RtmsContext{}).derived;
+    return derived ? static_cast<std::uint32_t>(derived->pulsesPerSession) : 0;
+}
+
 Result<DevicePlan> devicePlan(const protocols::Protocol& protocol,
                               std::optional<double> rmtPercentMso,
                               const std::string& contentSha256) {
@@ -212,7 +223,8 @@ std::vector<std::string> readBackDifferences(const pb::LoadProtocol& sent, const
     const pb::LoadProtocol& held = state.loaded();
     const auto compare = [&](const char* name, double a, double b) {
         if (std::fabs(a - b) > 1e-9 * std::max(1.0, std::fabs(a))) {
-            out.push_back(std::string(name) + ": sent " + number(a) + ", device " + number(b));
+            out.push_back(std::string(name) + ": sent " + exactNumber(a) + ", device " +
+                          exactNumber(b));
         }
     };
     if (held.approved_sha256() != sent.approved_sha256()) {

@@ -68,6 +68,10 @@ struct DevicePlan {
     double outputPercentMso = 0;      ///< rTMS
 };
 
+/// Pulses one session of the protocol delivers (rTMS; 0 for VNS, which runs until stopped, or
+/// for an incomplete protocol). Independent of the motor threshold.
+std::uint32_t plannedPulses(const protocols::Protocol& protocol);
+
 /// Builds the device plan of an approved protocol. rTMS needs the resting motor threshold.
 Result<DevicePlan> devicePlan(const protocols::Protocol& protocol,
                               std::optional<double> rmtPercentMso,

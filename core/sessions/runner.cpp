@@ -71,25 +71,6 @@ json toJson(const Progress& p) {
 
 namespace {
 
-bool splitAddress(const std::string& address, std::string& host, std::uint16_t& port) {
-    const auto colon = address.rfind(':');
-    if (colon == std::string::npos) {
-        return false;
-    }
-    host = address.substr(0, colon);
-    const std::string digits = address.substr(colon + 1);
-    if (digits.empty() || digits.size() > 5 ||
-        digits.find_first_not_of("0123456789") != std::string::npos) {
-        return false;
-    }
-    const unsigned long value = std::stoul(digits);
-    if (value == 0 || value > 65535) {
-        return false;
-    }
-    port = static_cast<std::uint16_t>(value);
-    return true;
-}
-
 const char* stopCauseText(pb::StopCause cause) {
     switch (cause) {
         case pb::STOP_COMPLETED:
@@ -210,11 +191,11 @@ Status SessionRunner::ensureLink() {
     if (m_link) {
         return {};
     }
+    auto address = device::parseDeviceAddress(m_session.deviceAddress, "device");
+    NP_TRY(address);
     device::LinkOptions link;
-    if (!splitAddress(m_session.deviceAddress, link.host, link.port)) {
-        return makeError(ErrorCode::InvalidInput, "device",
-                         "expected HOST:PORT, got '" + m_session.deviceAddress + "'");
-    }
+    link.host = address->host;
+    link.port = address->port;
     link.expectKind = m_session.kind == "rtms" ? pb::DEVICE_KIND_RTMS : pb::DEVICE_KIND_VNS;
     link.heartbeatTimeout = m_options.heartbeatTimeout;
     link.tls = m_options.tls;
@@ -404,7 +385,6 @@ Result<Checklist> SessionRunner::prepare(bool screeningConfirmed) {
     const std::uint64_t loadOffset = loaded->state().log_size() - 1;
     {
         std::lock_guard lock(m_mutex);
-        m_plan = plan->load;
         m_segmentStart = loadOffset;
         m_segmentEnd.reset();
         m_following = true;

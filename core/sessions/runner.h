@@ -166,7 +166,6 @@ class SessionRunner {
     bool m_linkUp = false;
     bool m_everConnected = false;
     std::string m_peerSerial, m_peerModel;
-    device::pb::LoadProtocol m_plan;
     std::uint64_t m_segmentStart = 0;           ///< device log offset of this session's load
     std::optional<std::uint64_t> m_segmentEnd;  ///< a later load: entries from here are not ours
     std::uint64_t m_logNext = 0;

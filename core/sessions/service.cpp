@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "courses/courses.h"
+#include "device/transport.h"
 #include "eligibility/service.h"
 #include "protocols/document.h"
 #include "records/patients.h"
@@ -282,7 +283,6 @@ Result<Session> SessionService::checkIn(const records::Actor& by, std::string_vi
     NP_TRY(records::require(by, records::Permission::EditPatients));
     auto patient = records::PatientService(m_store).findByMrn(by, mrn);
     NP_TRY(patient);
-    courses::CourseService courses(m_store);
     auto version = m_store.db().prepare(
         "SELECT v.course_id, c.patient_id, c.kind, v.content_sha256, v.protocol_json FROM "
         "protocol_versions v JOIN courses c ON c.id = v.course_id WHERE v.id = ?");
@@ -299,23 +299,10 @@ Result<Session> SessionService::checkIn(const records::Actor& by, std::string_vi
     const std::string kind = version->columnText(2);
     const std::string hash = version->columnText(3);
     const std::string protocolJson = version->columnText(4);
-    if (deviceAddress.empty() || deviceAddress.find(':') == std::string::npos) {
-        return invalid("device", "expected HOST:PORT, got '" + deviceAddress + "'");
-    }
-    // Pulses planned now (from the current motor threshold); the device plan is fixed when
-    // the session is prepared.
-    std::int64_t planned = 0;
-    auto document = json::parse(protocolJson, nullptr, false);
-    auto protocol = protocols::parseProtocol(document);
+    NP_TRY(device::parseDeviceAddress(deviceAddress, "device"));
+    auto protocol = protocols::parseProtocol(json::parse(protocolJson, nullptr, false));
     NP_TRY(protocol);
-    auto context = courses.rtmsContext(patient->id);
-    NP_TRY(context);
-    if (kind == "rtms") {
-        auto plan = devicePlan(*protocol, context->rmtPercentMso.value_or(100.0), hash);
-        if (plan) {
-            planned = plan->pulsesPlanned;
-        }
-    }
+    const std::int64_t planned = plannedPulses(*protocol);
 
     // Today's appointment of this course, if there is one, is checked in and linked.
     std::optional<std::int64_t> appointmentId;

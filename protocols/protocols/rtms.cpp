@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/format.h"
+
 namespace neuroplan::protocols {
 
 using nlohmann::json;
@@ -12,12 +14,6 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kPatterns{"conventional", "itbs", "ctbs"};
 constexpr double kEpsilon = 1e-9;
-
-std::string num(double value) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%g", value);
-    return text;
-}
 
 /// Index of the first entry >= value ("rounded up to the next row/column"), or npos.
 std::size_t roundUp(const std::vector<double>& steps, double value) {
@@ -84,9 +80,10 @@ class RtmsValidator {
                                std::string(field) + " is missing", m_safety.policyFrom);
                 complete = false;
             } else if (*value <= 0) {
-                m_findings.add("value.non_positive", Severity::Invalid,
-                               std::string(field) + " must be positive, got " + num(*value),
-                               m_safety.policyFrom);
+                m_findings.add(
+                    "value.non_positive", Severity::Invalid,
+                    std::string(field) + " must be positive, got " + formatNumber(*value),
+                    m_safety.policyFrom);
                 complete = false;
             }
         };
@@ -166,31 +163,32 @@ class RtmsValidator {
         if (lowFrequency || frequency > profile.maxFrequencyHz.value + kEpsilon) {
             m_findings.add(
                 "device.frequency", Severity::Invalid,
-                num(frequency) + " Hz is outside " + profile.label + "'s " +
-                    num(profile.minFrequencyHz.value) + "-" + num(profile.maxFrequencyHz.value) +
-                    " Hz",
+                formatNumber(frequency) + " Hz is outside " + profile.label + "'s " +
+                    formatNumber(profile.minFrequencyHz.value) + "-" +
+                    formatNumber(profile.maxFrequencyHz.value) + " Hz",
                 lowFrequency ? profile.minFrequencyHz.from : profile.maxFrequencyHz.from);
         }
         const double train = *m_p.trainDurationS;
         const bool shortTrain = train < profile.minTrainS.value - kEpsilon;
         if (shortTrain || train > profile.maxTrainS.value + kEpsilon) {
             m_findings.add("device.train_duration", Severity::Invalid,
-                           num(train) + " s trains are outside " + profile.label + "'s " +
-                               num(profile.minTrainS.value) + "-" + num(profile.maxTrainS.value) +
-                               " s",
+                           formatNumber(train) + " s trains are outside " + profile.label + "'s " +
+                               formatNumber(profile.minTrainS.value) + "-" +
+                               formatNumber(profile.maxTrainS.value) + " s",
                            shortTrain ? profile.minTrainS.from : profile.maxTrainS.from);
         }
         if (static_cast<double>(d.pulsesPerTrain) > profile.maxPulsesPerTrain.value + kEpsilon) {
             m_findings.add("device.pulses_per_train", Severity::Invalid,
                            std::to_string(d.pulsesPerTrain) + " pulses per train exceed " +
-                               profile.label + "'s " + num(profile.maxPulsesPerTrain.value),
+                               profile.label + "'s " +
+                               formatNumber(profile.maxPulsesPerTrain.value),
                            profile.maxPulsesPerTrain.from);
         }
         if (profile.maxTrains &&
             static_cast<double>(*m_p.trains) > profile.maxTrains->value + kEpsilon) {
             m_findings.add("device.trains", Severity::Invalid,
                            std::to_string(*m_p.trains) + " trains exceed " + profile.label + "'s " +
-                               num(profile.maxTrains->value),
+                               formatNumber(profile.maxTrains->value),
                            profile.maxTrains->from);
         }
     }
@@ -202,17 +200,18 @@ class RtmsValidator {
                            "no motor threshold given: the output in %MSO is not computed", "");
         } else if (*d.outputPercentMso > max.value + kEpsilon) {
             m_findings.add("output.max_mso", Severity::Invalid,
-                           "output " + num(*d.outputPercentMso) + " %MSO (RMT " +
-                               num(*m_context.rmtPercentMso) + " %MSO x " +
-                               num(*m_p.intensityPercentRmt) + " %) exceeds " + num(max.value) +
-                               " %MSO",
+                           "output " + formatNumber(*d.outputPercentMso) + " %MSO (RMT " +
+                               formatNumber(*m_context.rmtPercentMso) + " %MSO x " +
+                               formatNumber(*m_p.intensityPercentRmt) + " %) exceeds " +
+                               formatNumber(max.value) + " %MSO",
                            max.from);
         }
         const Sourced<double>& interval = m_safety.mtRedeterminationDays;
         if (m_context.mtAgeDays && *m_context.mtAgeDays > interval.value) {
             m_findings.add("mt.stale", Severity::Warning,
                            "the motor threshold is " + std::to_string(*m_context.mtAgeDays) +
-                               " days old; re-determine it every " + num(interval.value) + " days",
+                               " days old; re-determine it every " + formatNumber(interval.value) +
+                               " days",
                            interval.from);
         }
     }
@@ -225,29 +224,30 @@ class RtmsValidator {
         const std::size_t column = roundUp(m_safety.wassermannIntensities, intensity);
         if (row == std::string::npos || column == std::string::npos) {
             m_findings.add("wassermann.outside_table", Severity::Violation,
-                           num(frequency) + " Hz at " + num(intensity) +
+                           formatNumber(frequency) + " Hz at " + formatNumber(intensity) +
                                " % RMT is outside the safety table (up to " +
-                               num(m_safety.wassermannFrequenciesHz.back()) + " Hz and " +
-                               num(m_safety.wassermannIntensities.back()) + " %)",
+                               formatNumber(m_safety.wassermannFrequenciesHz.back()) + " Hz and " +
+                               formatNumber(m_safety.wassermannIntensities.back()) + " %)",
                            m_safety.wassermannFrom);
             return;
         }
         const TrainLimit& limit = m_safety.wassermann[row][column];
-        const std::string cell = "the table row " + num(m_safety.wassermannFrequenciesHz[row]) +
-                                 " Hz, column " + num(m_safety.wassermannIntensities[column]) +
-                                 " %: " + (limit.longestTested ? ">" : "") + num(limit.seconds) +
-                                 " s";
+        const std::string cell =
+            "the table row " + formatNumber(m_safety.wassermannFrequenciesHz[row]) +
+            " Hz, column " + formatNumber(m_safety.wassermannIntensities[column]) +
+            " %: " + (limit.longestTested ? ">" : "") + formatNumber(limit.seconds) + " s";
         if (train <= limit.seconds + kEpsilon) {
             m_findings.add("wassermann.train_duration", Severity::Ok,
-                           num(train) + " s trains are within " + cell, m_safety.wassermannFrom);
+                           formatNumber(train) + " s trains are within " + cell,
+                           m_safety.wassermannFrom);
         } else if (limit.longestTested) {
             m_findings.add(
                 "wassermann.train_duration", Severity::Warning,
-                num(train) + " s trains are longer than the longest tested (" + cell + ")",
+                formatNumber(train) + " s trains are longer than the longest tested (" + cell + ")",
                 m_safety.wassermannFrom);
         } else {
             m_findings.add("wassermann.train_duration", Severity::Violation,
-                           num(train) + " s trains exceed the safe maximum (" + cell + ")",
+                           formatNumber(train) + " s trains exceed the safe maximum (" + cell + ")",
                            m_safety.wassermannFrom);
         }
     }
@@ -262,18 +262,21 @@ class RtmsValidator {
         if (intensity <= m_safety.itiAboveIntensity.value + kEpsilon) {
             return;
         }
-        const std::string what = num(gap) + " s between trains at " + num(frequency) + " Hz and " +
-                                 num(intensity) + " % RMT";
+        const std::string what = formatNumber(gap) + " s between trains at " +
+                                 formatNumber(frequency) + " Hz and " + formatNumber(intensity) +
+                                 " % RMT";
         if (frequency >= m_safety.itiViolationMinFrequencyHz.value - kEpsilon &&
             gap < m_safety.itiViolationBelowS.value - kEpsilon) {
-            m_findings.add("iti.minimum", Severity::Violation,
-                           what + " is below " + num(m_safety.itiViolationBelowS.value) + " s",
-                           m_safety.itiViolationBelowS.from);
+            m_findings.add(
+                "iti.minimum", Severity::Violation,
+                what + " is below " + formatNumber(m_safety.itiViolationBelowS.value) + " s",
+                m_safety.itiViolationBelowS.from);
         } else if (frequency >= m_safety.itiWarningMinFrequencyHz.value - kEpsilon &&
                    gap < m_safety.itiWarningBelowS.value - kEpsilon) {
-            m_findings.add("iti.short", Severity::Warning,
-                           what + " is below " + num(m_safety.itiWarningBelowS.value) + " s",
-                           m_safety.itiWarningBelowS.from);
+            m_findings.add(
+                "iti.short", Severity::Warning,
+                what + " is below " + formatNumber(m_safety.itiWarningBelowS.value) + " s",
+                m_safety.itiWarningBelowS.from);
         }
     }
 
@@ -281,25 +284,27 @@ class RtmsValidator {
         const double intensity = *m_p.intensityPercentRmt;
         if (intensity > m_safety.tbsIntensityViolation.value + kEpsilon) {
             m_findings.add("tbs.intensity", Severity::Violation,
-                           num(intensity) + " % RMT is above " +
-                               num(m_safety.tbsIntensityViolation.value) + " % for theta burst",
+                           formatNumber(intensity) + " % RMT is above " +
+                               formatNumber(m_safety.tbsIntensityViolation.value) +
+                               " % for theta burst",
                            m_safety.tbsIntensityViolation.from);
         } else if (intensity > m_safety.tbsIntensityWarning.value + kEpsilon) {
             m_findings.add("tbs.intensity", Severity::Warning,
-                           num(intensity) + " % RMT is above " +
-                               num(m_safety.tbsIntensityWarning.value) + " % for theta burst",
+                           formatNumber(intensity) + " % RMT is above " +
+                               formatNumber(m_safety.tbsIntensityWarning.value) +
+                               " % for theta burst",
                            m_safety.tbsIntensityWarning.from);
         }
         const auto pulses = static_cast<double>(d.pulsesPerSession);
         if (pulses > m_safety.tbsPulsesViolation.value + kEpsilon) {
             m_findings.add("tbs.pulses", Severity::Violation,
                            std::to_string(d.pulsesPerSession) + " pulses a session exceed " +
-                               num(m_safety.tbsPulsesViolation.value),
+                               formatNumber(m_safety.tbsPulsesViolation.value),
                            m_safety.tbsPulsesViolation.from);
         } else if (pulses > m_safety.tbsPulsesWarning.value + kEpsilon) {
             m_findings.add("tbs.pulses", Severity::Warning,
                            std::to_string(d.pulsesPerSession) + " pulses a session exceed " +
-                               num(m_safety.tbsPulsesWarning.value),
+                               formatNumber(m_safety.tbsPulsesWarning.value),
                            m_safety.tbsPulsesWarning.from);
         }
     }
@@ -313,21 +318,21 @@ class RtmsValidator {
         if (gap < m_safety.acceleratedMinGapMin.value - kEpsilon) {
             m_findings.add("accelerated.gap", Severity::Violation,
                            std::to_string(perDay) + " sessions a day need at least " +
-                               num(m_safety.acceleratedMinGapMin.value) +
-                               " minutes between them, got " + num(gap),
+                               formatNumber(m_safety.acceleratedMinGapMin.value) +
+                               " minutes between them, got " + formatNumber(gap),
                            m_safety.acceleratedMinGapMin.from);
         }
         if (static_cast<double>(perDay) > m_safety.acceleratedMaxSessionsPerDay.value + kEpsilon) {
             m_findings.add("accelerated.sessions_per_day", Severity::Violation,
                            std::to_string(perDay) + " sessions a day exceed " +
-                               num(m_safety.acceleratedMaxSessionsPerDay.value),
+                               formatNumber(m_safety.acceleratedMaxSessionsPerDay.value),
                            m_safety.acceleratedMaxSessionsPerDay.from);
         }
         if (static_cast<double>(d.dailyPulses) >
             m_safety.acceleratedMaxPulsesPerDay.value + kEpsilon) {
             m_findings.add("accelerated.daily_pulses", Severity::Violation,
                            std::to_string(d.dailyPulses) + " pulses a day exceed " +
-                               num(m_safety.acceleratedMaxPulsesPerDay.value),
+                               formatNumber(m_safety.acceleratedMaxPulsesPerDay.value),
                            m_safety.acceleratedMaxPulsesPerDay.from);
         }
     }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/format.h"
+
 namespace neuroplan::protocols {
 
 using nlohmann::json;
@@ -11,12 +13,6 @@ using nlohmann::json;
 namespace {
 
 constexpr double kEpsilon = 1e-6;
-
-std::string num(double value) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%g", value);
-    return text;
-}
 
 bool isMultiple(double value, double step) {
     const double ratio = value / step;
@@ -31,7 +27,7 @@ bool inMenu(const std::vector<double>& menu, double value) {
 std::string menuText(const std::vector<double>& menu) {
     std::string text;
     for (double m : menu) {
-        text += (text.empty() ? "" : ", ") + num(m);
+        text += (text.empty() ? "" : ", ") + formatNumber(m);
     }
     return text;
 }
@@ -137,11 +133,13 @@ VnsValidation validateVns(const VnsParameters& p, const Library& library) {
     const auto current = [&](const char* rule, const char* field, double ma) {
         if (!onCurrentGrid(*profile, ma)) {
             findings.add(rule, Severity::Invalid,
-                         std::string(field) + " " + num(ma) + " mA is not a generator setting (" +
-                             num(profile->currentMa.min) + "-" + num(profile->currentMa.max) +
-                             " mA in " + num(profile->fineStepMa) + " mA steps to " +
-                             num(profile->fineStepUpToMa) + " mA, " + num(profile->coarseStepMa) +
-                             " mA above)",
+                         std::string(field) + " " + formatNumber(ma) +
+                             " mA is not a generator setting (" +
+                             formatNumber(profile->currentMa.min) + "-" +
+                             formatNumber(profile->currentMa.max) + " mA in " +
+                             formatNumber(profile->fineStepMa) + " mA steps to " +
+                             formatNumber(profile->fineStepUpToMa) + " mA, " +
+                             formatNumber(profile->coarseStepMa) + " mA above)",
                          source);
         }
     };
@@ -149,8 +147,8 @@ VnsValidation validateVns(const VnsParameters& p, const Library& library) {
                           const std::vector<double>& allowed, const char* unit) {
         if (!inMenu(allowed, value)) {
             findings.add(rule, Severity::Invalid,
-                         std::string(field) + " " + num(value) + " " + unit + " is not one of " +
-                             menuText(allowed),
+                         std::string(field) + " " + formatNumber(value) + " " + unit +
+                             " is not one of " + menuText(allowed),
                          source);
         }
     };
@@ -158,8 +156,9 @@ VnsValidation validateVns(const VnsParameters& p, const Library& library) {
                             const char* unit) {
         if (value < r.min - kEpsilon || value > r.max + kEpsilon) {
             findings.add(rule, Severity::Invalid,
-                         std::string(field) + " " + num(value) + " " + unit + " is outside " +
-                             num(r.min) + "-" + num(r.max) + " " + unit,
+                         std::string(field) + " " + formatNumber(value) + " " + unit +
+                             " is outside " + formatNumber(r.min) + "-" + formatNumber(r.max) +
+                             " " + unit,
                          source);
         }
     };
@@ -204,13 +203,14 @@ VnsValidation validateVns(const VnsParameters& p, const Library& library) {
         result.dutyCyclePercent = duty;
         if (duty > rules.dutyCycleWarningPercent.value + kEpsilon) {
             findings.add("vns.duty_cycle", Severity::Warning,
-                         "duty cycle " + num(std::round(duty * 10) / 10) + " % is above " +
-                             num(rules.dutyCycleWarningPercent.value) + " %",
+                         "duty cycle " + formatNumber(std::round(duty * 10) / 10) + " % is above " +
+                             formatNumber(rules.dutyCycleWarningPercent.value) + " %",
                          rules.dutyCycleWarningPercent.from);
         }
         if (offS < onS - kEpsilon) {
             findings.add("vns.off_shorter_than_on", Severity::Warning,
-                         "OFF time " + num(offS) + " s is shorter than ON time " + num(onS) + " s",
+                         "OFF time " + formatNumber(offS) + " s is shorter than ON time " +
+                             formatNumber(onS) + " s",
                          rules.dutyCycleWarningPercent.from);
         }
     }
@@ -219,9 +219,9 @@ VnsValidation validateVns(const VnsParameters& p, const Library& library) {
         const double step = *p.outputCurrentMa - *p.lastDeliveredCurrentMa;
         if (step > rules.currentStepWarningMa.value + kEpsilon) {
             findings.add("vns.current_step", Severity::Warning,
-                         "a " + num(step) + " mA rise from the last delivered " +
-                             num(*p.lastDeliveredCurrentMa) + " mA is more than " +
-                             num(rules.currentStepWarningMa.value) + " mA",
+                         "a " + formatNumber(step) + " mA rise from the last delivered " +
+                             formatNumber(*p.lastDeliveredCurrentMa) + " mA is more than " +
+                             formatNumber(rules.currentStepWarningMa.value) + " mA",
                          rules.currentStepWarningMa.from);
         }
     }
@@ -248,9 +248,9 @@ Result<TitrationPlan> makeTitrationPlan(std::optional<double> startMa, std::opti
         return makeError(ErrorCode::InvalidInput, "weeks_between_steps", "must be positive");
     }
     if (plan.targetMa > plan.maxMa + kEpsilon) {
-        return makeError(
-            ErrorCode::InvalidInput, "target_ma",
-            num(plan.targetMa) + " mA is above the maximum " + num(plan.maxMa) + " mA");
+        return makeError(ErrorCode::InvalidInput, "target_ma",
+                         formatNumber(plan.targetMa) + " mA is above the maximum " +
+                             formatNumber(plan.maxMa) + " mA");
     }
     if (plan.targetMa < plan.startMa - kEpsilon) {
         return makeError(ErrorCode::InvalidInput, "target_ma", "is below the start current");
@@ -260,7 +260,7 @@ Result<TitrationPlan> makeTitrationPlan(std::optional<double> startMa, std::opti
         for (const TitrationVisit& visit : titrationSchedule(plan)) {
             if (!onCurrentGrid(library.vnsProfiles.front(), visit.currentMa)) {
                 return makeError(ErrorCode::InvalidInput, "step_ma",
-                                 "the plan reaches " + num(visit.currentMa) +
+                                 "the plan reaches " + formatNumber(visit.currentMa) +
                                      " mA, which the generator cannot produce");
             }
         }
